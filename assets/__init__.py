@@ -1,0 +1,1 @@
+"""Icons, colour palette and the demo recording (data only)."""

@@ -1,0 +1,125 @@
+"""Log-mel and MFCC features: the one implementation that training and the live engine share.
+
+Frames are taken without centring: frame ``i`` covers samples ``[i * hop_length,
+i * hop_length + n_fft)`` and depends on nothing else. A window's features are therefore the
+same whether its frames were computed for a whole file at once or a few at a time as audio
+streams in, which is what makes live and offline analysis agree.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+FEATURE_KINDS = ("log_mel", "mfcc")
+_LOG_FLOOR = 1e-10  # power floor before dB, as librosa.power_to_db(amin=1e-10)
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Every parameter of the feature computation; stored in each model file's metadata.
+
+    ``kind`` is ``"log_mel"`` (features are ``n_mels`` mel bands in dB) or ``"mfcc"``
+    (features are the first ``n_mfcc`` DCT-II coefficients of those bands, as librosa).
+    Lengths are in samples at ``sample_rate_hz``; frequencies in Hz.
+    """
+
+    sample_rate_hz: int = 16000
+    kind: str = "log_mel"
+    n_fft: int = 512
+    win_length: int = 400
+    hop_length: int = 160
+    n_mels: int = 64
+    fmin_hz: float = 50.0
+    fmax_hz: float = 8000.0
+    n_mfcc: int = 0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.kind not in FEATURE_KINDS:
+            problems.append(f"kind must be one of {', '.join(FEATURE_KINDS)}, not {self.kind!r}")
+        if not 0 < self.win_length <= self.n_fft:
+            problems.append("win_length must be between 1 and n_fft")
+        if self.hop_length <= 0 or self.n_mels <= 0 or self.sample_rate_hz <= 0:
+            problems.append("hop_length, n_mels and sample_rate_hz must be positive")
+        if not 0 <= self.fmin_hz < self.fmax_hz <= self.sample_rate_hz / 2:
+            problems.append("need 0 <= fmin_hz < fmax_hz <= sample_rate_hz / 2")
+        if self.kind == "mfcc" and not 0 < self.n_mfcc <= self.n_mels:
+            problems.append("mfcc needs 0 < n_mfcc <= n_mels")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def n_features(self) -> int:
+        """Values per frame: mel bands for log-mel, coefficients for MFCC."""
+        return self.n_mfcc if self.kind == "mfcc" else self.n_mels
+
+    def frames_in(self, n_samples: int) -> int:
+        """How many whole frames ``n_samples`` samples hold."""
+        return 0 if n_samples < self.n_fft else 1 + (n_samples - self.n_fft) // self.hop_length
+
+    def samples_for(self, n_frames: int) -> int:
+        """How many samples ``n_frames`` frames span."""
+        return (n_frames - 1) * self.hop_length + self.n_fft
+
+    def to_dict(self) -> dict[str, Any]:
+        """The feature parameters as stored in model metadata (without the sample rate)."""
+        params = asdict(self)
+        del params["sample_rate_hz"]
+        if self.kind != "mfcc":
+            del params["n_mfcc"]
+        return params
+
+
+@lru_cache(maxsize=8)
+def _filters(spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(analysis window, mel filterbank transposed, DCT matrix or None) for ``spec``."""
+    import librosa  # deferred: it pulls in scipy.signal and numba (about 0.8 s)
+    import scipy.fft
+
+    window = librosa.filters.get_window("hann", spec.win_length, fftbins=True)
+    window = librosa.util.pad_center(window, size=spec.n_fft).astype(np.float32)
+    mel = librosa.filters.mel(
+        sr=spec.sample_rate_hz, n_fft=spec.n_fft, n_mels=spec.n_mels,
+        fmin=spec.fmin_hz, fmax=spec.fmax_hz,
+    )
+    dct = None
+    if spec.kind == "mfcc":
+        dct = scipy.fft.dct(np.eye(spec.n_mels), type=2, norm="ortho", axis=0)[: spec.n_mfcc]
+        dct = np.ascontiguousarray(dct.T, dtype=np.float32)
+    return window, np.ascontiguousarray(mel.T, dtype=np.float32), dct
+
+
+def features(samples: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+    """Features of every whole frame of ``samples``: float32, shape ``(n_frames, n_features)``.
+
+    ``samples`` is mono audio at ``spec.sample_rate_hz``. Samples after the last whole frame
+    are ignored (a caller streaming audio keeps them for the next call).
+    """
+    import scipy.fft
+
+    samples = np.asarray(samples, dtype=np.float32)
+    n_frames = spec.frames_in(len(samples))
+    window, mel_t, dct_t = _filters(spec)
+    if n_frames == 0:
+        return np.zeros((0, spec.n_features), dtype=np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(samples, spec.n_fft)[:: spec.hop_length]
+    spectrum = scipy.fft.rfft(frames[:n_frames] * window, axis=1)
+    power = spectrum.real**2 + spectrum.imag**2
+    log_mel_db = 10.0 * np.log10(np.maximum(power @ mel_t, _LOG_FLOOR))
+    return log_mel_db if dct_t is None else log_mel_db @ dct_t
+
+
+def log_mel(samples: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+    """Mel bands in dB of every whole frame, shape ``(n_frames, n_mels)``; ``spec.kind`` ignored."""
+    params = {**asdict(spec), "kind": "log_mel"}
+    return features(samples, FeatureSpec(**params))
+
+
+def mfcc(samples: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+    """MFCCs of every whole frame, shape ``(n_frames, n_mfcc)``; ``spec.kind`` must be mfcc."""
+    if spec.kind != "mfcc":
+        raise ValueError("mfcc() needs a FeatureSpec with kind='mfcc'")
+    return features(samples, spec)

@@ -1,0 +1,246 @@
+"""The model file contract and the onnxruntime session that runs it.
+
+A Moodline model is one ONNX file. Its ``metadata_props`` carry everything the engine needs,
+so nothing about a model is hard-coded here:
+
+==================  =====================================================================
+key                 value (all strings; JSON where structured)
+==================  =====================================================================
+format_version      ``"1"``
+labels              JSON list of emotion names, in the order of the output's last axis
+sample_rate_hz      integer sample rate the features are computed at
+window_s            seconds of audio the model was trained to classify at once
+features            JSON object: ``kind`` (log_mel | mfcc), ``n_fft``, ``win_length``,
+                    ``hop_length``, ``n_mels``, ``fmin_hz``, ``fmax_hz`` (+ ``n_mfcc``)
+normalization       JSON object: ``{"in_graph": true}``, or ``{"mean": [...], "std": [...]}``
+                    with one value per feature (or one each for all), applied as
+                    ``(x - mean) / std``
+provenance          short free text: training data, date, command, metrics
+==================  =====================================================================
+
+The graph takes float32 features shaped ``(batch, frames, features)`` and returns
+probabilities shaped ``(batch, len(labels))``. ``frames`` may be a fixed number (the frames in
+``window_s``) or symbolic, in which case the model accepts other window lengths too.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import ModelError
+from .features import FeatureSpec
+
+FORMAT_VERSION = 1
+METADATA_KEYS = (
+    "format_version", "labels", "sample_rate_hz", "window_s", "features", "normalization",
+    "provenance",
+)
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Per-feature standardisation applied before the model, or none when it is in the graph."""
+
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+
+    @property
+    def in_graph(self) -> bool:
+        return self.mean is None
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        return x if self.mean is None else (x - self.mean) / self.std
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.mean is None:
+            return {"in_graph": True}
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model file says about itself (its metadata), checked and typed."""
+
+    labels: tuple[str, ...]
+    window_s: float
+    features: FeatureSpec
+    normalization: Normalization = field(default_factory=Normalization)
+    provenance: str = ""
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def sample_rate_hz(self) -> int:
+        return self.features.sample_rate_hz
+
+    @property
+    def window_frames(self) -> int:
+        """Feature frames in one ``window_s`` window."""
+        return self.features.frames_in(round(self.window_s * self.sample_rate_hz))
+
+    def to_metadata(self) -> dict[str, str]:
+        """The ``metadata_props`` that describe this model (what export writes)."""
+        return {
+            "format_version": str(self.format_version),
+            "labels": json.dumps(list(self.labels)),
+            "sample_rate_hz": str(self.sample_rate_hz),
+            "window_s": repr(float(self.window_s)),
+            "features": json.dumps(self.features.to_dict()),
+            "normalization": json.dumps(self.normalization.to_dict()),
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_metadata(cls, props: dict[str, str], source: str = "model") -> "ModelInfo":
+        """Parse and check metadata; raise :class:`ModelError` naming the first bad key."""
+        for key in METADATA_KEYS:
+            if key not in props:
+                raise ModelError(f"{source}: metadata key '{key}' is missing")
+
+        def bad(key: str, why: str) -> ModelError:
+            return ModelError(f"{source}: metadata key '{key}' is malformed: {why}")
+
+        def parse(key: str, convert):
+            try:
+                return convert(props[key])
+            except (ValueError, TypeError) as exc:
+                raise bad(key, str(exc) or type(exc).__name__) from None
+
+        version = parse("format_version", int)
+        if version != FORMAT_VERSION:
+            raise bad("format_version", f"version {version}, this Moodline reads {FORMAT_VERSION}")
+        labels = parse("labels", json.loads)
+        if (not isinstance(labels, list) or len(labels) < 2
+                or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels)):
+            raise bad("labels", "expected a JSON list of two or more distinct names")
+        rate = parse("sample_rate_hz", int)
+        if not 1000 <= rate <= 192000:
+            raise bad("sample_rate_hz", f"{rate} Hz is out of range")
+        window_s = parse("window_s", float)
+        if not (math.isfinite(window_s) and 0 < window_s <= 60):
+            raise bad("window_s", f"{window_s} s is out of range")
+
+        params = parse("features", json.loads)
+        if not isinstance(params, dict):
+            raise bad("features", "expected a JSON object")
+        try:
+            spec = FeatureSpec(sample_rate_hz=rate, **params)
+        except TypeError as exc:  # unknown or missing parameter
+            raise bad("features", str(exc).replace("__init__() ", "")) from None
+        except ValueError as exc:
+            raise bad("features", str(exc)) from None
+        if spec.frames_in(round(window_s * rate)) < 1:
+            raise bad("window_s", "shorter than one feature frame")
+
+        norm = parse("normalization", json.loads)
+        if not isinstance(norm, dict):
+            raise bad("normalization", "expected a JSON object")
+        if norm.get("in_graph") is True:
+            normalization = Normalization()
+        else:
+            try:
+                mean = np.asarray(norm["mean"], dtype=np.float32)
+                std = np.asarray(norm["std"], dtype=np.float32)
+            except (KeyError, ValueError, TypeError):
+                raise bad("normalization", 'expected {"in_graph": true} or numeric "mean" and "std"') from None
+            for name, stats in (("mean", mean), ("std", std)):
+                if stats.shape not in ((), (spec.n_features,)) or not np.all(np.isfinite(stats)):
+                    raise bad("normalization", f"'{name}' needs 1 or {spec.n_features} finite values")
+            if np.any(std <= 0):
+                raise bad("normalization", "'std' must be positive")
+            normalization = Normalization(mean, std)
+        return cls(tuple(labels), window_s, spec, normalization, props["provenance"], version)
+
+
+def choose_providers(available: Sequence[str], prefer: str = "auto") -> list[str]:
+    """Execution providers to ask onnxruntime for, best first.
+
+    ``prefer`` is ``"auto"`` (CUDA when the installed onnxruntime offers it, then CPU),
+    ``"cpu"`` or ``"cuda"`` (CUDA only if offered, still with the CPU behind it).
+    """
+    if prefer not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"unknown provider preference {prefer!r}")
+    wanted = [CPU] if prefer == "cpu" else [CUDA, CPU]
+    return [p for p in wanted if p in available] or [CPU]
+
+
+def default_model_path() -> Path:
+    """The model shipped with Moodline (``models/default.onnx``)."""
+    from importlib.resources import files
+
+    return Path(str(files("moodline.models") / "default.onnx"))
+
+
+class EmotionModel:
+    """An ONNX emotion model ready to classify feature windows.
+
+    The session runs on CUDA when it really works on this machine and on the CPU otherwise;
+    the choice is quiet (onnxruntime's own log is silenced), and :attr:`provider` says which.
+    Set ``MOODLINE_PROVIDER=cpu`` (or pass ``prefer="cpu"``) to keep off the GPU.
+    """
+
+    def __init__(self, path: str | os.PathLike, prefer: str | None = None, threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        name = str(self.path)
+        if not self.path.is_file():
+            raise ModelError(f"{name}: model file not found")
+        prefer = prefer or os.environ.get("MOODLINE_PROVIDER", "auto").lower()
+        # A missing CUDA library is logged as an error by onnxruntime even though it falls
+        # back to the CPU; a user without a GPU must not see that.
+        ort.set_default_logger_severity(4)
+        options = ort.SessionOptions()
+        options.log_severity_level = 4
+        options.intra_op_num_threads = threads
+        # Live use runs one small batch per hop; spinning threads between hops would burn CPU.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            providers = choose_providers(ort.get_available_providers(), prefer)
+            self.session = ort.InferenceSession(name, options, providers=providers)
+        except ValueError:
+            raise ModelError(f"{name}: unknown execution provider preference {prefer!r}") from None
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/... types
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{name}: not a loadable ONNX model ({first})") from None
+        self.provider = self.session.get_providers()[0]
+        props = self.session.get_modelmeta().custom_metadata_map
+        self.info = ModelInfo.from_metadata(props, name)
+        self._check_signature()
+
+    def _check_signature(self) -> None:
+        name, info = str(self.path), self.info
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or len(outputs) < 1:
+            raise ModelError(f"{name}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
+        shape, out_shape = inputs[0].shape, outputs[0].shape
+        if len(shape) != 3:
+            raise ModelError(f"{name}: input shape {shape} is not (batch, frames, features)")
+        frames, n_features = shape[1], shape[2]
+        if n_features != info.features.n_features:
+            key = "features"
+            raise ModelError(
+                f"{name}: input has {n_features} features per frame but metadata key '{key}' "
+                f"gives {info.features.n_features}")
+        if isinstance(frames, int) and frames != info.window_frames:
+            raise ModelError(
+                f"{name}: input takes {frames} frames but metadata key 'window_s' gives "
+                f"{info.window_frames} frames ({info.window_s} s)")
+        if len(out_shape) != 2 or out_shape[1] != len(info.labels):
+            raise ModelError(
+                f"{name}: output shape {out_shape} does not match metadata key 'labels' "
+                f"({len(info.labels)} labels)")
+        self.fixed_frames = frames if isinstance(frames, int) else None
+        self._input, self._output = inputs[0].name, outputs[0].name
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """Probabilities ``(batch, labels)`` for normalised-on-the-way features ``(batch, frames, features)``."""
+        x = self.info.normalization.apply(np.asarray(windows, dtype=np.float32))
+        return self.session.run([self._output], {self._input: x.astype(np.float32, copy=False)})[0]

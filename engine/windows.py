@@ -1,0 +1,150 @@
+"""Cutting a sample stream into overlapping, fixed-length windows of features.
+
+Window ``k`` starts at sample ``k * hop`` (``hop`` a whole number of feature frames) and spans
+the model's window. Each feature frame is computed once, however many windows share it. The
+same :class:`WindowSlicer` serves offline analysis (fed a file's blocks) and the live engine
+(fed what the ring buffer has gathered since the last hop), so both cut identical windows.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .features import FeatureSpec, features
+from .vad import VAD_FRAME_S, SpeechDetector
+
+
+@dataclass(frozen=True)
+class WindowGrid:
+    """Where windows fall, in samples at the model's rate."""
+
+    spec: FeatureSpec
+    window_frames: int
+    hop_frames: int
+
+    @property
+    def window_samples(self) -> int:
+        return self.spec.samples_for(self.window_frames)
+
+    @property
+    def hop_samples(self) -> int:
+        return self.hop_frames * self.spec.hop_length
+
+    @property
+    def window_s(self) -> float:
+        return self.window_samples / self.spec.sample_rate_hz
+
+    @property
+    def hop_s(self) -> float:
+        return self.hop_samples / self.spec.sample_rate_hz
+
+    @classmethod
+    def for_seconds(cls, spec: FeatureSpec, window_s: float, hop_s: float) -> "WindowGrid":
+        """The grid nearest to ``window_s`` / ``hop_s`` that whole feature frames allow."""
+        if window_s <= 0 or hop_s <= 0:
+            raise ValueError("window and hop must be positive")
+        window_frames = spec.frames_in(round(window_s * spec.sample_rate_hz))
+        if window_frames < 1:
+            raise ValueError(f"a {window_s} s window is shorter than one feature frame")
+        hop_frames = max(1, round(hop_s * spec.sample_rate_hz / spec.hop_length))
+        return cls(spec, window_frames, hop_frames)
+
+    def windows_for(self, n_samples: int) -> int:
+        """Windows that cover ``n_samples``: at least one, the last possibly padded."""
+        if n_samples <= self.window_samples:
+            return 1
+        return 1 + -(-(n_samples - self.window_samples) // self.hop_samples)
+
+
+@dataclass
+class Window:
+    """One window of features, ready for the model."""
+
+    index: int
+    start_s: float
+    end_s: float  # clipped to the end of the audio for the last, padded window
+    features: np.ndarray  # (frames, n_features) float32
+    speech_fraction: float  # share of the window the VAD heard speech in (1.0 without a VAD)
+
+
+class WindowSlicer:
+    """Turns a stream of mono samples at ``grid.spec.sample_rate_hz`` into :class:`Window` s."""
+
+    def __init__(self, grid: WindowGrid, speech: SpeechDetector | None = None) -> None:
+        self.grid = grid
+        self.speech = speech
+        self._rate = grid.spec.sample_rate_hz
+        self._received = 0  # samples pushed since the stream began (the stream's length)
+        self._pending = np.zeros(0, dtype=np.float32)  # samples from the next frame's start
+        self._frames = np.zeros((0, grid.spec.n_features), dtype=np.float32)
+        self._first_frame = 0  # absolute index of _frames[0]
+        self._next_window = 0
+
+    @property
+    def samples_received(self) -> int:
+        return self._received
+
+    def push(self, samples: np.ndarray) -> list[Window]:
+        """Add samples to the stream; return the windows that are now complete."""
+        samples = np.asarray(samples, dtype=np.float32)
+        self._received += len(samples)
+        self._add_frames(samples)
+        if self.speech is not None:
+            self.speech.push(samples)
+        return self._complete_windows(final=False)
+
+    def flush(self) -> list[Window]:
+        """End of stream: return the remaining windows, the last one padded with silence."""
+        end_sample = self._received
+        wanted = self.grid.windows_for(end_sample)
+        if self._next_window < wanted:
+            last_end = (wanted - 1) * self.grid.hop_samples + self.grid.window_samples
+            padding = np.zeros(max(0, last_end - end_sample), dtype=np.float32)
+            self._add_frames(padding)
+            if self.speech is not None:
+                self.speech.push(padding, last=True)
+        return self._complete_windows(final=True, end_sample=end_sample, wanted=wanted)
+
+    def _add_frames(self, samples: np.ndarray) -> None:
+        spec = self.grid.spec
+        buffer = np.concatenate((self._pending, samples)) if len(self._pending) else samples
+        new = features(buffer, spec)
+        if len(new):
+            self._frames = np.concatenate((self._frames, new)) if len(self._frames) else new
+        self._pending = buffer[len(new) * spec.hop_length:].copy()
+
+    def _complete_windows(self, final: bool, end_sample: int = 0, wanted: int = 0) -> list[Window]:
+        grid, done = self.grid, []
+        frames_have = self._first_frame + len(self._frames)
+        while not (final and self._next_window >= wanted):
+            k = self._next_window
+            first_frame = k * grid.hop_frames
+            start = k * grid.hop_samples
+            end = start + grid.window_samples
+            if first_frame + grid.window_frames > frames_have:
+                break
+            if final:
+                end = min(end, end_sample)
+            elif self.speech is not None and self.speech.frames_done < math.floor(end / self._rate / VAD_FRAME_S + 1e-9):
+                break  # the VAD has not heard all of this window yet
+            lo = first_frame - self._first_frame
+            start_s, end_s = start / self._rate, end / self._rate
+            done.append(Window(
+                index=k, start_s=start_s, end_s=end_s,
+                features=self._frames[lo: lo + grid.window_frames].copy(),
+                speech_fraction=1.0 if self.speech is None else self.speech.speech_fraction(start_s, end_s),
+            ))
+            self._next_window += 1
+        self._forget_old()
+        return done
+
+    def _forget_old(self) -> None:
+        keep_from = self._next_window * self.grid.hop_frames
+        drop = keep_from - self._first_frame
+        if drop > 0:
+            self._frames = self._frames[drop:]
+            self._first_frame = keep_from
+            if self.speech is not None:
+                self.speech.forget_before(keep_from * self.grid.spec.hop_length / self._rate)

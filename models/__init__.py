@@ -1,0 +1,1 @@
+"""Shipped ONNX emotion models and their model cards (data only)."""

@@ -1,0 +1,63 @@
+"""Moodline: real-time speech emotion recognition.
+
+The source folders are the architecture (engine/, desktop/, training/, models/, assets/);
+installed, they import as ``moodline.engine``, ``moodline.desktop`` and ``moodline.training``.
+"""
+from setuptools import setup
+
+# onnxruntime-gpu has wheels for x86-64 Linux and Windows only; everywhere else the plain
+# CPU build serves. The engine picks CUDA when it really works and the CPU otherwise.
+_GPU_WHEEL = (
+    '(sys_platform == "linux" or sys_platform == "win32")'
+    ' and (platform_machine == "x86_64" or platform_machine == "AMD64")'
+)
+_CPU_WHEEL = (
+    '(sys_platform != "linux" and sys_platform != "win32")'
+    ' or (platform_machine != "x86_64" and platform_machine != "AMD64")'
+)
+
+setup(
+    name="moodline",
+    version="0.1.0",
+    description="Real-time speech emotion recognition: a live emotion timeline of a voice",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=[
+        "moodline.engine",
+        "moodline.desktop",
+        "moodline.training",
+        "moodline.models",
+        "moodline.assets",
+    ],
+    package_dir={
+        "moodline.engine": "engine",
+        "moodline.desktop": "desktop",
+        "moodline.training": "training",
+        "moodline.models": "models",
+        "moodline.assets": "assets",
+    },
+    package_data={
+        "moodline.models": ["*.onnx", "*.md"],
+        "moodline.assets": ["*.png", "*.svg", "*.json", "*.flac", "*.md", "*.txt"],
+    },
+    install_requires=[
+        "numpy>=1.24",
+        "librosa>=0.10",
+        "soundfile>=0.12",
+        "soxr>=0.3",
+        "sounddevice>=0.4.6",
+        "webrtcvad-wheels>=2.0.11",
+        f"onnxruntime-gpu>=1.17; {_GPU_WHEEL}",
+        f"onnxruntime>=1.17; {_CPU_WHEEL}",
+        "PyQt5>=5.15",
+        "pyqtgraph>=0.13",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "train": ["tensorflow>=2.15", "tf2onnx>=1.16", "matplotlib>=3.7"],
+        "test": ["pytest>=7.4", "pytest-qt>=4.2", "onnx>=1.15"],
+    },
+    entry_points={"console_scripts": ["moodline = moodline.engine.cli:main"]},
+)
