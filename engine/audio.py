@@ -28,8 +28,12 @@ BLOCK_S = 10.0  # decode this many seconds at a time
 
 
 def _first_line(exc: BaseException) -> str:
+    """The gist of a decoder's error, without the file name it repeats."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    text = text.splitlines()[0] if text else type(exc).__name__
+    if text.startswith("Error opening") and "': " in text:
+        text = text.split("': ", 1)[1]
+    return text.rstrip(".")
 
 
 class _Resampler:
@@ -54,7 +58,7 @@ def _soundfile_blocks(path: Path, block_s: float) -> tuple[int, Iterator[np.ndar
     try:
         handle = sf.SoundFile(str(path))
     except sf.LibsndfileError as exc:
-        raise AudioError(f"{path}: cannot decode ({_first_line(exc)})") from None
+        raise AudioError(f"{path}: not a readable audio file ({_first_line(exc).lower()})") from None
     frames = max(1, int(block_s * handle.samplerate))
 
     def blocks() -> Iterator[np.ndarray]:

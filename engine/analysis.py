@@ -1,0 +1,133 @@
+"""From windows to timeline points, and offline analysis of a whole file.
+
+The steps after the window slicer — voice-activity gate, model, smoothing — live in
+:class:`WindowClassifier`, used unchanged by offline analysis (large batches) and the live
+engine thread (a window or two per hop).
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .audio import audio_blocks
+from .errors import MoodlineError
+from .model import EmotionModel
+from .timeline import Timeline, TimelinePoint
+from .vad import SpeechDetector
+from .windows import Window, WindowGrid, WindowSlicer
+
+OFFLINE_BATCH = 64  # windows per model call when analysing files
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """How audio is cut and judged. ``window_s=None`` means the model's own window."""
+
+    window_s: float | None = None
+    hop_s: float = 0.5
+    smoothing_windows: int = 1  # average the last N speech windows' probabilities (1 = off)
+    vad_aggressiveness: int = 3  # 0 (lets most through) … 3 (strictest about non-speech)
+    # A window in which the VAD heard speech for less than this share is "no speech" and is
+    # not classified; 0 turns the gate off (every window is classified).
+    min_speech_fraction: float = 0.2
+
+    def check(self) -> "AnalysisSettings":
+        if self.hop_s <= 0 or (self.window_s is not None and self.window_s <= 0):
+            raise MoodlineError("window and hop must be positive numbers of seconds")
+        if self.smoothing_windows < 1:
+            raise MoodlineError("smoothing must cover at least 1 window")
+        if self.vad_aggressiveness not in (0, 1, 2, 3):
+            raise MoodlineError("voice-activity aggressiveness must be 0, 1, 2 or 3")
+        if not 0.0 <= self.min_speech_fraction <= 1.0:
+            raise MoodlineError("minimum speech fraction must be between 0 and 1")
+        return self
+
+
+def window_grid(model: EmotionModel, settings: AnalysisSettings) -> WindowGrid:
+    """The window grid for ``model`` under ``settings``; refuses windows the model cannot take."""
+    info = model.info
+    window_s = info.window_s if settings.window_s is None else settings.window_s
+    grid = WindowGrid.for_seconds(info.features, window_s, settings.hop_s)
+    if model.fixed_frames is not None and grid.window_frames != model.fixed_frames:
+        raise MoodlineError(
+            f"{model.path}: this model only takes {info.window_s:g} s windows, not {window_s:g} s")
+    return grid
+
+
+def new_slicer(model: EmotionModel, settings: AnalysisSettings) -> WindowSlicer:
+    """A window slicer with its voice-activity detector, configured for ``model``."""
+    speech = SpeechDetector(model.info.sample_rate_hz, settings.vad_aggressiveness)
+    return WindowSlicer(window_grid(model, settings), speech)
+
+
+class WindowClassifier:
+    """Windows in, timeline points out: VAD gate → model → smoothing.
+
+    Smoothing averages the probabilities of the last ``smoothing_windows`` speech windows; a
+    window without speech starts a new utterance, so smoothing never carries across silence.
+    """
+
+    def __init__(self, model: EmotionModel, settings: AnalysisSettings) -> None:
+        self.model = model
+        self.labels = model.info.labels
+        self.settings = settings
+        self._recent: deque[np.ndarray] = deque(maxlen=settings.smoothing_windows)
+
+    def __call__(self, windows: Sequence[Window]) -> list[TimelinePoint]:
+        threshold = self.settings.min_speech_fraction
+        is_speech = [w.speech_fraction >= threshold for w in windows]
+        speech = [w.features for w, s in zip(windows, is_speech) if s]
+        probs = iter(self.model.predict(np.stack(speech)) if speech else ())
+        points = []
+        for window, has_speech in zip(windows, is_speech):
+            if not has_speech:
+                self._recent.clear()
+                points.append(TimelinePoint(window.start_s, window.end_s, None, None, None, False))
+                continue
+            self._recent.append(next(probs))
+            smoothed = np.mean(self._recent, axis=0) if len(self._recent) > 1 else self._recent[0]
+            best = int(np.argmax(smoothed))
+            points.append(TimelinePoint(
+                window.start_s, window.end_s,
+                {label: float(p) for label, p in zip(self.labels, smoothed)},
+                self.labels[best], float(smoothed[best]), True,
+            ))
+        return points
+
+
+def analyze_file(
+    path: str | os.PathLike,
+    model: EmotionModel,
+    settings: AnalysisSettings = AnalysisSettings(),
+    progress: Callable[[float], None] | None = None,
+) -> Timeline:
+    """The emotion timeline of one audio file, decoded and classified block by block.
+
+    ``progress`` is called with the seconds of audio done so far. Raises
+    :class:`~moodline.engine.errors.AudioError` for a file that cannot be analysed.
+    """
+    settings = settings.check()
+    rate = model.info.sample_rate_hz
+    slicer = new_slicer(model, settings)
+    classify = WindowClassifier(model, settings)
+    timeline = Timeline(model.info.labels)
+    pending: list[Window] = []
+    for block in audio_blocks(path, rate):
+        pending += slicer.push(block)
+        if len(pending) >= OFFLINE_BATCH:
+            timeline.extend(classify(pending))
+            pending = []
+        if progress is not None:
+            progress(slicer.samples_received / rate)
+    timeline.extend(classify(pending + slicer.flush()))
+    timeline.duration_s = slicer.samples_received / rate
+    return timeline
+
+
+def with_overrides(settings: AnalysisSettings, **changes) -> AnalysisSettings:
+    """``settings`` with the given fields replaced, ignoring ``None`` values."""
+    return replace(settings, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,65 @@
+"""Fixtures every test folder shares: tiny models and generated audio (never corpus data)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).parent))
+from model_factory import LABELS, make_model  # noqa: E402
+
+RATE = 16000
+
+
+def tone(freq_hz: float, seconds: float, rate: int = RATE, amplitude: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+def silence(seconds: float, rate: int = RATE) -> np.ndarray:
+    return np.zeros(int(seconds * rate), dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory) -> Path:
+    """An 8-label model with 2 s windows that accepts any window length."""
+    return make_model(tmp_path_factory.mktemp("models") / "tiny.onnx", window_s=2.0)
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory) -> np.ndarray:
+    """About 4 s of synthetic speech (espeak-ng), mono float32 at 16 kHz."""
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "espeak-ng is needed for speech fixtures (scripts/system-packages --test)"
+    wav = tmp_path_factory.mktemp("speech") / "espeak.wav"
+    subprocess.run([espeak, "-w", str(wav), "-s", "150",
+                    "Hello there, I am talking about the weather today, it is lovely and warm."],
+                   check=True, capture_output=True)
+    samples, rate = sf.read(wav, dtype="float32")
+    import soxr
+
+    return soxr.resample(samples, rate, RATE).astype(np.float32) * 0.8
+
+
+@pytest.fixture(scope="session")
+def conversation(speech) -> np.ndarray:
+    """3 s silence, speech, 4 s silence, speech, 3 s silence (times in conversation_speech_s)."""
+    return np.concatenate([silence(3), speech, silence(4), speech, silence(3)])
+
+
+@pytest.fixture(scope="session")
+def conversation_speech_s(speech) -> list[tuple[float, float]]:
+    n = len(speech) / RATE
+    return [(3.0, 3.0 + n), (7.0 + n, 7.0 + 2 * n)]
+
+
+@pytest.fixture(scope="session")
+def conversation_wav(tmp_path_factory, conversation) -> Path:
+    path = tmp_path_factory.mktemp("audio") / "conversation.wav"
+    sf.write(path, conversation, RATE)
+    return path

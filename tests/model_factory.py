@@ -1,0 +1,100 @@
+"""Small, valid Moodline models built with the ``onnx`` helper API (no TensorFlow).
+
+``tiny``: mean of each feature over time → linear layer → softmax. Its weights can be chosen,
+so a test can build a model whose answer it knows (e.g. "high" for energy in high mel bands).
+``cnn``: three 3×3 conv layers with pooling, global average pooling and a dense layer —
+about as costly per window as the default model is designed to be; for benchmarks.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from moodline.engine.features import FeatureSpec
+from moodline.engine.model import ModelInfo, Normalization
+
+LABELS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+
+
+def _init(name: str, array: np.ndarray) -> TensorProto:
+    return numpy_helper.from_array(np.asarray(array, dtype=np.float32), name)
+
+
+def make_model(
+    path: str | Path,
+    *,
+    labels: Sequence[str] = LABELS,
+    window_s: float = 1.0,
+    spec: FeatureSpec = FeatureSpec(),
+    normalization: Normalization = Normalization(),
+    weights: np.ndarray | None = None,
+    kind: str = "tiny",
+    dynamic_frames: bool = True,
+    frames: int | None = None,
+    metadata: dict[str, str | None] | None = None,
+    seed: int = 0,
+) -> Path:
+    """Write a model to ``path``. ``metadata`` entries override (or, as ``None``, delete) keys."""
+    info = ModelInfo(tuple(labels), window_s, spec, normalization, provenance="test model")
+    n_labels, n_features = len(labels), spec.n_features
+    time_dim = "frames" if dynamic_frames else (frames or info.window_frames)
+    rng = np.random.default_rng(seed)
+    x = helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", time_dim, n_features])
+    y = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", n_labels])
+    if kind == "tiny":
+        w = rng.normal(0, 0.05, (n_features, n_labels)) if weights is None else weights
+        nodes = [
+            helper.make_node("ReduceMean", ["features", "axis1"], ["pooled"], keepdims=0),
+            helper.make_node("MatMul", ["pooled", "w"], ["logits0"]),
+            helper.make_node("Add", ["logits0", "b"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        ]
+        inits = [_init("w", w), _init("b", np.zeros(n_labels)),
+                 numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1")]
+    elif kind == "cnn":
+        nodes = [helper.make_node("Unsqueeze", ["features", "axis1"], ["h0"])]
+        inits = [numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1")]
+        channels = [1, 16, 32, 64]
+        for i in range(3):
+            c_in, c_out = channels[i], channels[i + 1]
+            inits += [_init(f"k{i}", rng.normal(0, (2 / (9 * c_in)) ** 0.5, (c_out, c_in, 3, 3))),
+                      _init(f"c{i}", np.zeros(c_out))]
+            nodes += [
+                helper.make_node("Conv", [f"h{i}", f"k{i}", f"c{i}"], [f"conv{i}"], pads=[1, 1, 1, 1]),
+                helper.make_node("Relu", [f"conv{i}"], [f"relu{i}"]),
+                helper.make_node("MaxPool", [f"relu{i}"], [f"h{i + 1}"], kernel_shape=[2, 2], strides=[2, 2]),
+            ]
+        nodes += [
+            helper.make_node("GlobalAveragePool", ["h3"], ["gap"]),
+            helper.make_node("Flatten", ["gap"], ["flat"]),
+            helper.make_node("Gemm", ["flat", "dw", "db"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        ]
+        inits += [_init("dw", rng.normal(0, 0.1, (64, n_labels))), _init("db", np.zeros(n_labels))]
+    else:
+        raise ValueError(kind)
+    graph = helper.make_graph(nodes, "moodline_test", [x], [y], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    props = info.to_metadata()
+    for key, value in (metadata or {}).items():
+        if value is None:
+            props.pop(key, None)
+        else:
+            props[key] = value
+    helper.set_model_props(model, props)
+    onnx.checker.check_model(model)
+    path = Path(path)
+    onnx.save(model, str(path))
+    return path
+
+
+def band_weights(spec: FeatureSpec, labels: Sequence[str] = ("low", "high")) -> np.ndarray:
+    """Weights for a 2-label tiny model: "low" when energy sits in low bands, "high" in high ones."""
+    n = spec.n_features
+    ramp = np.linspace(-1.0, 1.0, n)
+    return np.stack([-ramp, ramp], axis=1) * 0.5
