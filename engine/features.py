@@ -73,23 +73,66 @@ class FeatureSpec:
         return params
 
 
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / _MEL_F_SP
+    log = _MEL_MIN_LOG + np.log(np.maximum(hz, 1e-10) / 1000.0) / _MEL_LOGSTEP
+    return np.where(hz >= 1000.0, log, linear)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    return np.where(mel >= _MEL_MIN_LOG, 1000.0 * np.exp(_MEL_LOGSTEP * (mel - _MEL_MIN_LOG)), mel * _MEL_F_SP)
+
+
+_MEL_F_SP = 200.0 / 3  # Hz per mel below 1 kHz
+_MEL_MIN_LOG = 1000.0 / _MEL_F_SP
+_MEL_LOGSTEP = np.log(6.4) / 27.0
+
+
+def mel_filterbank(spec: FeatureSpec) -> np.ndarray:
+    """Triangular mel filters, area-normalised (Slaney), shape ``(n_mels, n_fft // 2 + 1)``.
+
+    The same filters as ``librosa.filters.mel`` with its defaults (checked by the tests),
+    computed here so the runtime does not import librosa (about 1.3 s and 140 MB).
+    """
+    fft_hz = np.fft.rfftfreq(spec.n_fft, 1.0 / spec.sample_rate_hz)
+    edges_hz = _mel_to_hz(np.linspace(_hz_to_mel(spec.fmin_hz), _hz_to_mel(spec.fmax_hz), spec.n_mels + 2))
+    widths = np.diff(edges_hz)
+    ramps = edges_hz[:, None] - fft_hz[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return weights * (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
+
+
+def dct_matrix(n_out: int, n_in: int) -> np.ndarray:
+    """Orthonormal DCT-II, shape ``(n_out, n_in)``, as ``scipy.fft.dct(norm="ortho")``."""
+    k = np.arange(n_out)[:, None]
+    n = np.arange(n_in)[None, :]
+    matrix = np.sqrt(2.0 / n_in) * np.cos(np.pi * k * (2 * n + 1) / (2 * n_in))
+    matrix[0] /= np.sqrt(2.0)
+    return matrix
+
+
+def hann_window(spec: FeatureSpec) -> np.ndarray:
+    """Periodic Hann window of ``win_length`` samples, centred in ``n_fft`` (as librosa)."""
+    n = np.arange(spec.win_length)
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / spec.win_length)
+    left = (spec.n_fft - spec.win_length) // 2
+    return np.pad(window, (left, spec.n_fft - spec.win_length - left))
+
+
 @lru_cache(maxsize=8)
 def _filters(spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(analysis window, mel filterbank transposed, DCT matrix or None) for ``spec``."""
-    import librosa  # deferred: it pulls in scipy.signal and numba (about 0.8 s)
-    import scipy.fft
-
-    window = librosa.filters.get_window("hann", spec.win_length, fftbins=True)
-    window = librosa.util.pad_center(window, size=spec.n_fft).astype(np.float32)
-    mel = librosa.filters.mel(
-        sr=spec.sample_rate_hz, n_fft=spec.n_fft, n_mels=spec.n_mels,
-        fmin=spec.fmin_hz, fmax=spec.fmax_hz,
+    """(analysis window, mel filterbank transposed, DCT matrix transposed or None), float32."""
+    dct = dct_matrix(spec.n_mfcc, spec.n_mels).T if spec.kind == "mfcc" else None
+    return (
+        hann_window(spec).astype(np.float32),
+        np.ascontiguousarray(mel_filterbank(spec).T, dtype=np.float32),
+        None if dct is None else np.ascontiguousarray(dct, dtype=np.float32),
     )
-    dct = None
-    if spec.kind == "mfcc":
-        dct = scipy.fft.dct(np.eye(spec.n_mels), type=2, norm="ortho", axis=0)[: spec.n_mfcc]
-        dct = np.ascontiguousarray(dct.T, dtype=np.float32)
-    return window, np.ascontiguousarray(mel.T, dtype=np.float32), dct
 
 
 def features(samples: np.ndarray, spec: FeatureSpec) -> np.ndarray:

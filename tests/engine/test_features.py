@@ -12,7 +12,7 @@ def noise():
 
 def test_log_mel_matches_librosa(noise):
     spec = FeatureSpec()
-    ours = log_mel(noise, spec)
+    ours = log_mel(noise, spec)  # our own filterbank and window, librosa as the reference
     reference = librosa.power_to_db(librosa.feature.melspectrogram(
         y=noise, sr=16000, n_fft=512, win_length=400, hop_length=160, n_mels=64,
         fmin=50, fmax=8000, center=False), top_db=None).T
@@ -57,3 +57,28 @@ def test_too_short_input_gives_no_frames():
 def test_impossible_parameters_are_refused(bad):
     with pytest.raises(ValueError):
         FeatureSpec(**bad)
+
+
+@pytest.mark.parametrize("spec", [FeatureSpec(), FeatureSpec(sample_rate_hz=22050, n_fft=1024, n_mels=128,
+                                                             fmin_hz=0.0, fmax_hz=11025.0)])
+def test_filterbank_window_and_dct_are_librosas(spec):
+    import scipy.fft
+
+    from moodline.engine.features import dct_matrix, hann_window, mel_filterbank
+
+    reference = librosa.filters.mel(sr=spec.sample_rate_hz, n_fft=spec.n_fft, n_mels=spec.n_mels,
+                                    fmin=spec.fmin_hz, fmax=spec.fmax_hz)
+    np.testing.assert_allclose(mel_filterbank(spec), reference, atol=1e-6)
+    window = librosa.util.pad_center(librosa.filters.get_window("hann", spec.win_length), size=spec.n_fft)
+    np.testing.assert_allclose(hann_window(spec), window, atol=1e-7)
+    np.testing.assert_allclose(dct_matrix(13, 40), scipy.fft.dct(np.eye(40), norm="ortho", axis=0)[:13], atol=1e-12)
+
+
+def test_the_runtime_does_not_import_librosa():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from moodline.engine.features import features, FeatureSpec;"
+            "features(np.zeros(16000, np.float32), FeatureSpec(kind='mfcc', n_mfcc=13));"
+            "sys.exit('librosa' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

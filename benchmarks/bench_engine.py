@@ -1,0 +1,154 @@
+"""Engine benchmark: offline speed, streaming latency, memory and start-up. Prints its figures.
+
+Targets (2-core CPU): offline real-time factor <= 0.003 (whole process), streaming per-hop
+p99 <= 20 ms, peak memory <= 300 MB whatever the file's length, import + model load <= 1 s.
+
+    .venv/bin/python benchmarks/bench_engine.py [--model FILE] [--minutes-long 60]
+
+The recordings are stitched from RAVDESS clips in ../shared/data (speech with pauses) when
+that folder is there, else from synthetic speech (espeak-ng). Without --model it uses the
+shipped default model, or a representative CNN when none is shipped yet.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+RATE = 16000
+MOODLINE = str(Path(sys.executable).with_name("moodline"))
+
+
+def speech_clips() -> list[np.ndarray]:
+    corpus = ROOT.parent / "shared" / "data" / "ravdess"
+    if corpus.is_dir():
+        files = sorted(corpus.glob("Actor_*/*.flac"))[::7][:120]
+        return [sf.read(f, dtype="float32")[0] for f in files]
+    wav = Path(tempfile.mkdtemp()) / "s.wav"
+    subprocess.run(["espeak-ng", "-w", str(wav), "I am talking about the weather today, it is lovely."], check=True)
+    import soxr
+
+    samples, rate = sf.read(wav, dtype="float32")
+    return [soxr.resample(samples, rate, RATE).astype(np.float32)]
+
+
+def write_recording(path: Path, minutes: float, clips: list[np.ndarray]) -> None:
+    """Clips one after another with 0.5–3 s pauses, written block by block (bounded memory)."""
+    rng = np.random.default_rng(0)
+    total, target = 0, int(minutes * 60 * RATE)
+    with sf.SoundFile(path, "w", RATE, 1, format="FLAC") as out:
+        while total < target:
+            clip = clips[rng.integers(len(clips))]
+            pause = np.zeros(int(rng.uniform(0.5, 3.0) * RATE), np.float32)
+            block = np.concatenate([clip, pause])[: target - total]
+            out.write(block)
+            total += len(block)
+
+
+def model_path(wanted: str | None, tmp: Path) -> tuple[str, str]:
+    if wanted:
+        return wanted, wanted
+    default = ROOT / "models" / "default.onnx"
+    if default.is_file():
+        return str(default), "models/default.onnx"
+    sys.path.insert(0, str(ROOT / "tests"))
+    from model_factory import make_model
+
+    path = make_model(tmp / "cnn.onnx", kind="cnn", window_s=2.0)
+    return str(path), "representative CNN (3 conv layers, 2 s log-mel windows; no default model shipped yet)"
+
+
+def whole_process(args: list[str]) -> tuple[float, float]:
+    """Wall time (s) and peak resident memory (MB) of ``moodline ARGS`` in a child process."""
+    started = time.perf_counter()
+    proc = subprocess.run([MOODLINE, *args], capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"moodline failed: {proc.stderr}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # largest child so far
+    return elapsed, peak_kb / 1024
+
+
+def startup(model: str) -> tuple[float, float]:
+    code = ("import time; t = time.perf_counter();"
+            "import moodline.engine.analysis, moodline.engine.streaming;"
+            "from moodline.engine.model import EmotionModel; m = EmotionModel(%r);"
+            "t1 = time.perf_counter();"
+            "from moodline.engine.analysis import new_slicer, AnalysisSettings;"
+            "import numpy as np; s = new_slicer(m, AnalysisSettings()); s.push(np.zeros(16000, np.float32));"
+            "print(t1 - t, time.perf_counter() - t)" % model)
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            for _ in range(3)]
+    load, first = zip(*(map(float, r.stdout.split()) for r in runs))
+    return min(load), min(first)
+
+
+def streaming(model_file: str, recording: Path, hops: int) -> np.ndarray:
+    """Per-hop processing times: the engine thread fed one hop of audio at a time."""
+    from moodline.engine.analysis import AnalysisSettings
+    from moodline.engine.audio import load_audio
+    from moodline.engine.model import EmotionModel
+    from moodline.engine.ringbuffer import RingBuffer
+    from moodline.engine.streaming import StreamingAnalyzer
+
+    model = EmotionModel(model_file)
+    audio = load_audio(recording, RATE)[: int((hops + 4) * 0.5 * RATE)]
+    ring = RingBuffer(30 * RATE)
+    analyzer = StreamingAnalyzer(model, ring, RATE, AnalysisSettings())
+    analyzer.start()
+    hop = int(0.5 * RATE)
+    for i in range(0, len(audio), hop):
+        ring.write(audio[i:i + hop])
+        deadline = time.perf_counter() + 1.0
+        while analyzer._read_pos < ring.written and time.perf_counter() < deadline:
+            time.sleep(0.002)  # wait for the engine to take this hop, as in real time
+        time.sleep(0.01)
+    analyzer.stop()
+    return np.array(analyzer.hop_times_s)[4:] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model")
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--minutes-long", type=float, default=60.0)
+    parser.add_argument("--hops", type=int, default=600)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="moodline-bench-"))
+    model, described = model_path(args.model, tmp)
+    print(f"machine: {os.cpu_count()} cores, {sys.platform}; model: {described}")
+
+    clips = speech_clips()
+    short, long = tmp / "short.flac", tmp / "long.flac"
+    write_recording(short, args.minutes, clips)
+    write_recording(long, args.minutes_long, clips)
+
+    load_s, first_s = startup(model)
+    print(f"start-up: import moodline.engine + model load {load_s:.2f} s "
+          f"(target <= 1 s); + feature set-up and first window {first_s:.2f} s")
+
+    elapsed, peak_short = whole_process(["analyze", str(short), "--model", model, "--format", "json"])
+    seconds = args.minutes * 60
+    print(f"offline: {args.minutes:g} min analysed in {elapsed:.2f} s, whole process: "
+          f"real-time factor {elapsed / seconds:.4f} (target <= 0.003); peak memory {peak_short:.0f} MB")
+    elapsed, peak_long = whole_process(["analyze", str(long), "--model", model, "--format", "json"])
+    seconds = args.minutes_long * 60
+    print(f"offline: {args.minutes_long:g} min analysed in {elapsed:.2f} s: real-time factor "
+          f"{elapsed / seconds:.4f}; peak memory {peak_long:.0f} MB (target <= 300 MB)")
+
+    times = streaming(model, short, args.hops)
+    print(f"streaming: {len(times)} hops, per-hop processing p50 {np.percentile(times, 50):.2f} ms, "
+          f"p99 {np.percentile(times, 99):.2f} ms, max {times.max():.2f} ms (target p99 <= 20 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import RATE, silence, tone
+from model_factory import make_model, band_weights
+from moodline.engine.analysis import AnalysisSettings, WindowClassifier, analyze_file
+from moodline.engine.audio import audio_blocks
+from moodline.engine.errors import MoodlineError
+from moodline.engine.features import FeatureSpec
+from moodline.engine.model import EmotionModel
+from moodline.engine.ringbuffer import RingBuffer
+from moodline.engine.streaming import StreamingAnalyzer
+
+NO_GATE = AnalysisSettings(min_speech_fraction=0.0)
+
+
+@pytest.fixture(scope="module")
+def model(model_path):
+    return EmotionModel(model_path)
+
+
+@pytest.fixture(scope="module")
+def band_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("band") / "band.onnx"
+    return EmotionModel(make_model(path, labels=("low", "high"), window_s=1.0,
+                                   weights=band_weights(FeatureSpec())))
+
+
+def write(tmp_path, samples, rate=RATE, name="a.wav"):
+    path = tmp_path / name
+    sf.write(path, samples, rate)
+    return path
+
+
+def test_the_model_decides_what_each_window_sounds_like(tmp_path, band_model):
+    audio = np.concatenate([tone(200, 3.0), tone(5000, 3.0)])
+    timeline = analyze_file(write(tmp_path, audio), band_model, NO_GATE)
+    labels = [(p.start_s, p.label) for p in timeline.points]
+    assert all(label == "low" for start, label in labels if start + 1.0 <= 3.0)
+    assert all(label == "high" for start, label in labels if start >= 3.0)
+
+
+def test_windows_cover_the_whole_file_every_hop(tmp_path, model):
+    timeline = analyze_file(write(tmp_path, tone(300, 10.25)), model, NO_GATE)
+    starts = [p.start_s for p in timeline.points]
+    np.testing.assert_allclose(np.diff(starts), 0.5)
+    assert starts[0] == 0.0
+    assert timeline.points[-1].end_s == pytest.approx(10.25)
+    assert timeline.duration_s == pytest.approx(10.25)
+
+
+def test_a_clip_shorter_than_a_window_is_still_analysed(tmp_path, model, speech):
+    timeline = analyze_file(write(tmp_path, speech[: int(0.8 * RATE)]), model)
+    assert len(timeline.points) == 1
+    point = timeline.points[0]
+    assert point.end_s == pytest.approx(0.8) and point.is_speech and point.label in model.info.labels
+
+
+def test_silence_and_room_noise_are_not_classified(tmp_path, model, conversation, conversation_speech_s):
+    # Quiet-room noise (-46 dBFS) all through, as in a real recording. WebRTC's VAD does pass
+    # loud broadband noise (about -35 dBFS and up) as speech; that limit is in the README.
+    noise = np.random.default_rng(0).standard_normal(len(conversation)).astype(np.float32) * 0.005
+    timeline = analyze_file(write(tmp_path, conversation + noise), model)
+    (a0, a1), (b0, b1) = conversation_speech_s
+    for p in timeline.points:
+        if p.end_s <= a0 or a1 <= p.start_s <= b0 - 2 or p.start_s >= b1:  # clear of any speech
+            assert not p.is_speech and p.label is None and p.probabilities is None, p
+        if p.start_s >= a0 and p.end_s <= a1:  # wholly inside speech
+            assert p.is_speech and p.label in model.info.labels, p
+    assert sum(p.is_speech for p in timeline.points) >= 8
+
+
+def test_a_file_without_speech_has_no_label(tmp_path, model):
+    timeline = analyze_file(write(tmp_path, silence(5)), model)
+    summary = timeline.summary()
+    assert summary.label is None and summary.probabilities is None and summary.speech_s == 0
+    assert not any(p.is_speech for p in timeline.points)
+
+
+def test_summary_is_the_argmax_of_mean_probabilities_over_speech(tmp_path, model, conversation):
+    timeline = analyze_file(write(tmp_path, conversation), model)
+    speech = [p for p in timeline.points if p.is_speech]
+    mean = {k: np.mean([p.probabilities[k] for p in speech]) for k in model.info.labels}
+    summary = timeline.summary()
+    assert summary.label == max(mean, key=mean.get)
+    assert summary.probabilities == pytest.approx(mean)
+    assert sum(summary.shares.values()) == pytest.approx(1.0)
+    assert summary.shares == pytest.approx({k: sum(p.label == k for p in speech) / len(speech)
+                                            for k in model.info.labels})
+
+
+def test_smoothing_averages_recent_speech_windows(tmp_path, model, conversation):
+    path = write(tmp_path, conversation)
+    raw = analyze_file(path, model, AnalysisSettings(smoothing_windows=1)).points
+    smooth = analyze_file(path, model, AnalysisSettings(smoothing_windows=3)).points
+    labels = model.info.labels
+    for i, point in enumerate(smooth):
+        if not point.is_speech:
+            continue
+        run = []
+        for earlier in reversed(raw[: i + 1]):
+            if not earlier.is_speech or len(run) == 3:
+                break
+            run.append([earlier.probabilities[k] for k in labels])
+        np.testing.assert_allclose([point.probabilities[k] for k in labels], np.mean(run, axis=0), atol=1e-6)
+
+
+def test_window_length_a_fixed_model_cannot_take_is_refused(tmp_path):
+    fixed = EmotionModel(make_model(tmp_path / "f.onnx", window_s=2.0, dynamic_frames=False))
+    with pytest.raises(MoodlineError, match="only takes 2 s windows"):
+        analyze_file(write(tmp_path, tone(300, 3)), fixed, AnalysisSettings(window_s=3.0))
+
+
+def stream_file(model, path, input_rate, settings, chunk=320, ring_s=5.0):
+    """Play a file into a ring buffer in small blocks, like a sound card, through the engine thread."""
+    ring = RingBuffer(int(ring_s * input_rate))
+    analyzer = StreamingAnalyzer(model, ring, input_rate, settings)
+    received = []
+    analyzer.subscribe(received.append)
+    analyzer.start()
+    for block in audio_blocks(path, input_rate):
+        for i in range(0, len(block), chunk):
+            while ring.written - analyzer._read_pos > ring.capacity - 2 * chunk:
+                time.sleep(0.001)  # a sound card plays in real time; here we only avoid lapping
+            ring.write(block[i:i + chunk])
+    timeline = analyzer.stop()
+    assert analyzer.error is None and analyzer.lost_samples == 0
+    assert received == timeline.points
+    return timeline
+
+
+@pytest.mark.parametrize("input_rate", [16000, 44100])
+def test_live_streaming_gives_the_same_timeline_as_offline_analysis(tmp_path, model, conversation, input_rate):
+    # A microphone at 44.1 kHz is resampled on the engine thread; the file is resampled when decoded.
+    import soxr
+
+    audio = conversation if input_rate == RATE else soxr.resample(conversation, RATE, input_rate).astype(np.float32)
+    path = write(tmp_path, audio, input_rate)
+    settings = AnalysisSettings(smoothing_windows=2)
+    offline = analyze_file(path, model, settings)
+    live = stream_file(model, path, input_rate, settings)
+    assert [(p.start_s, p.end_s, p.is_speech, p.label) for p in live.points] == \
+           [(p.start_s, p.end_s, p.is_speech, p.label) for p in offline.points]
+    for a, b in zip(live.points, offline.points):
+        if a.is_speech:
+            assert max(abs(a.probabilities[k] - b.probabilities[k]) for k in model.info.labels) <= 1e-5
+    assert sum(p.is_speech for p in live.points) >= 8
+
+
+def test_an_engine_too_slow_for_the_audio_drops_the_oldest_and_keeps_time(tmp_path, model_path, conversation):
+    model = EmotionModel(model_path)
+    real_predict = model.predict
+
+    def slow_predict(x):
+        time.sleep(0.4)
+        return real_predict(x)
+
+    model.predict = slow_predict
+    ring = RingBuffer(RATE)  # one second: the slow engine will be lapped
+    analyzer = StreamingAnalyzer(model, ring, RATE, AnalysisSettings())
+    analyzer.start()
+    for i in range(0, len(conversation), 1600):
+        ring.write(conversation[i:i + 1600])
+        time.sleep(0.01)
+    timeline = analyzer.stop()
+    assert analyzer.error is None
+    assert analyzer.lost_samples > 0
+    assert timeline.duration_s == pytest.approx(len(conversation) / RATE, abs=0.01)
+    starts = [p.start_s for p in timeline.points]
+    np.testing.assert_allclose(np.diff(starts), 0.5)  # no window skipped or repeated

@@ -1,0 +1,127 @@
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import RATE, silence, tone
+from model_factory import make_model
+from moodline.engine import cli
+
+
+@pytest.fixture
+def run(capsys, model_path):
+    """Run ``moodline ARGS --model tiny`` in-process: (exit code, stdout, stderr)."""
+    def run(*args, model=True):
+        extra = ["--model", str(model_path)] if model and args[0] in ("analyze", "listen", "info") else []
+        code = cli.main([*args, *extra])
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
+
+
+@pytest.fixture
+def files(tmp_path, conversation):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    sf.write(folder / "talk.wav", conversation, RATE)
+    sf.write(folder / "sub" / "quiet.flac", silence(4), RATE)
+    return folder
+
+
+def test_json_lines_one_object_per_file(run, files):
+    code, out, err = run("analyze", str(files), "--format", "json")
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [Path(r["file"]).name for r in records] == ["quiet.flac", "talk.wav"]
+    quiet, talk = records
+    assert quiet["summary"]["label"] is None
+    assert talk["summary"]["label"] in talk["labels"]
+    assert set(talk["summary"]["probabilities"]) == set(talk["labels"]) == set(talk["summary"]["shares"])
+    assert talk["duration_s"] == pytest.approx(len(sf.read(files / "talk.wav")[0]) / RATE, abs=1e-3)
+    point = talk["timeline"][10]
+    assert set(point) == {"start_s", "end_s", "is_speech", "label", "confidence", "probabilities"}
+
+
+def test_out_dir_gets_a_timeline_per_file_and_a_summary(run, files, tmp_path):
+    out_dir = tmp_path / "out"
+    code, out, err = run("analyze", str(files), "--out", str(out_dir))
+    assert code == 0, err
+    rows = list(csv.DictReader((out_dir / "talk.wav.csv").open()))
+    assert rows[0].keys() >= {"start_s", "end_s", "is_speech", "label", "confidence", "happy"}
+    assert any(r["is_speech"] == "1" for r in rows) and any(r["is_speech"] == "0" for r in rows)
+    assert (out_dir / "sub" / "quiet.flac.csv").exists()
+    summary = list(csv.DictReader((out_dir / "summary.csv").open()))
+    assert {Path(r["file"]).name: r["label"] for r in summary}["quiet.flac"] == ""
+    assert "talk.wav" in out  # the human summary still goes to the terminal
+
+
+def test_plain_run_prints_a_readable_summary(run, files):
+    code, out, _ = run("analyze", str(files / "talk.wav"))
+    assert code == 0
+    assert "talk.wav" in out and "no speech" in out and " s speech" in out
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("missing.wav", None, "no such file or folder"),
+    ("empty", "folder", "no audio files in this folder"),
+    ("zero.wav", b"", "empty file"),
+    ("junk.flac", b"fLaC" + bytes(300), "not a readable audio file"),
+    ("notes.txt", b"hello", "not a supported audio file"),
+])
+def test_bad_input_is_one_line_and_the_batch_goes_on(run, files, tmp_path, name, content, message):
+    bad = tmp_path / name
+    if content == "folder":
+        bad.mkdir()
+    elif content is not None:
+        bad.write_bytes(content)
+    code, out, err = run("analyze", str(bad), str(files / "talk.wav"), "--format", "json")
+    assert code == 2
+    assert len(out.splitlines()) == 1 and json.loads(out)["file"].endswith("talk.wav")  # still analysed
+    assert f"moodline: {bad}: {message}" in err
+    assert err.count("\n") == 3  # the error, then the closing list of failures
+    assert "Traceback" not in err
+
+
+def test_nan_audio_is_refused(run, tmp_path):
+    samples = tone(300, 2.0)
+    samples[5] = np.inf
+    sf.write(tmp_path / "inf.wav", samples, RATE, subtype="FLOAT")
+    code, _, err = run("analyze", str(tmp_path / "inf.wav"))
+    assert code == 2 and "inf.wav: contains NaN or infinite samples" in err
+
+
+def test_missing_or_corrupt_model(run, files, tmp_path):
+    code, _, err = run("analyze", str(files), "--model", str(tmp_path / "no.onnx"), model=False)
+    assert code == 2 and "no.onnx: model file not found" in err
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"garbage")
+    code, _, err = run("analyze", str(files), "--model", str(bad), model=False)
+    assert code == 2 and "bad.onnx: not a loadable ONNX model" in err and "Traceback" not in err
+    broken = make_model(tmp_path / "broken.onnx", metadata={"labels": None})
+    code, _, err = run("analyze", str(files), "--model", str(broken), model=False)
+    assert code == 2 and err.strip() == f"moodline: {broken}: metadata key 'labels' is missing"
+
+
+def test_info_shows_the_models_metadata_and_providers(run):
+    code, out, _ = run("info")
+    assert code == 0
+    assert "Execution providers usable here: CPUExecutionProvider" in out
+    assert "labels: neutral, calm, happy" in out and "16000 Hz" in out and "provenance: test model" in out
+
+
+def test_console_script_analyses_without_importing_tensorflow(files, model_path):
+    code = ("import sys; from moodline.engine.cli import main;"
+            f"rc = main(['analyze', {str(files)!r}, '--model', {str(model_path)!r}, '--format', 'json']);"
+            "assert not any(m.split('.')[0] == 'tensorflow' for m in sys.modules), 'tensorflow imported';"
+            "sys.exit(rc)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    exe = Path(sys.executable).with_name("moodline")
+    result = subprocess.run([str(exe), "analyze", str(files / "nothing.wav")], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) >= 1
