@@ -11,18 +11,8 @@ import pytest
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).parent))
-from model_factory import LABELS, make_model  # noqa: E402
-
-RATE = 16000
-
-
-def tone(freq_hz: float, seconds: float, rate: int = RATE, amplitude: float = 0.3) -> np.ndarray:
-    t = np.arange(int(seconds * rate)) / rate
-    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
-
-
-def silence(seconds: float, rate: int = RATE) -> np.ndarray:
-    return np.zeros(int(seconds * rate), dtype=np.float32)
+from audio_fixtures import RATE, silence  # noqa: E402
+from model_factory import make_model  # noqa: E402
 
 
 @pytest.fixture(scope="session")

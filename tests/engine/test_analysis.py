@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import RATE, silence, tone
+from audio_fixtures import RATE, silence, tone
 from model_factory import make_model, band_weights
 from moodline.engine.analysis import AnalysisSettings, WindowClassifier, analyze_file
 from moodline.engine.audio import audio_blocks

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import tone
+from audio_fixtures import tone
 from moodline.engine.audio import audio_blocks, find_audio_files, load_audio
 from moodline.engine.errors import AudioError
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import RATE, silence, tone
+from audio_fixtures import RATE, silence, tone
 from model_factory import make_model
 from moodline.engine import cli
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from conftest import RATE
+from audio_fixtures import RATE
 from moodline.engine import cli
 
 SINK = "moodline_null"
