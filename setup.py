@@ -53,6 +53,7 @@ setup(
         "PyQt5>=5.15",
         "pyqtgraph>=0.13",
         "tqdm>=4.60",
+        "threadpoolctl>=3.1",
     ],
     extras_require={
         "train": ["tensorflow>=2.15", "tf2onnx>=1.16", "matplotlib>=3.7", "librosa>=0.10"],

@@ -124,9 +124,20 @@ def hann_window(spec: FeatureSpec) -> np.ndarray:
     return np.pad(window, (left, spec.n_fft - spec.win_length - left))
 
 
+@lru_cache(maxsize=1)
+def _single_threaded_blas() -> None:
+    # Our matrix products are small (a hop is ~50 frames × 257 bins × 64 bands). OpenBLAS
+    # spreads even those over all cores, and on a busy 2-core machine waking its threads made a
+    # 0.1 ms hop take 1–15 ms. One BLAS thread is fastest for work of this size.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 @lru_cache(maxsize=8)
 def _filters(spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(analysis window, mel filterbank transposed, DCT matrix transposed or None), float32."""
+    _single_threaded_blas()
     dct = dct_matrix(spec.n_mfcc, spec.n_mels).T if spec.kind == "mfcc" else None
     return (
         hann_window(spec).astype(np.float32),
