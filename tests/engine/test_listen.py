@@ -107,3 +107,34 @@ def test_no_input_device_is_a_clear_error(monkeypatch, capsys, model_path):
     assert cli.main(["listen", "--model", str(model_path), "--seconds", "1"]) == 2
     assert capsys.readouterr().err.strip() == "moodline: audio input: no input device found (is a microphone connected?)"
     assert cli.main(["listen", "--device", "Studio Mic", "--model", str(model_path)]) == 2
+
+
+def test_a_device_that_vanishes_keeps_the_timeline_so_far(pulse, model_path, tmp_path, monkeypatch, capsys):
+    from moodline.engine import sources
+
+    started = time.monotonic()
+    monkeypatch.setattr(sources.MicrophoneSource, "active",
+                        property(lambda self: self._stream is not None and time.monotonic() - started < 2.5))
+    out = tmp_path / "cut.json"
+    code = cli.main(["listen", "--device", "pulse", "--model", str(model_path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "moodline: audio input 'pulse' stopped delivering audio" in err
+    assert len(json.loads(out.read_text())["timeline"]) >= 1
+
+
+def test_an_engine_failure_is_reported_and_the_timeline_kept(pulse, model_path, conversation_wav, tmp_path,
+                                                             monkeypatch, capsys):
+    from moodline.engine.model import EmotionModel
+
+    monkeypatch.setattr(EmotionModel, "predict", lambda self, x: (_ for _ in ()).throw(MemoryError("out of memory")))
+    out = tmp_path / "failed.csv"
+    player = subprocess.Popen(["paplay", f"--device={SINK}", str(conversation_wav)])
+    try:
+        code = cli.main(["listen", "--device", "pulse", "--model", str(model_path), "--out", str(out),
+                         "--seconds", "15"])
+    finally:
+        player.kill()
+    err = capsys.readouterr().err
+    assert code == 2 and "moodline: engine stopped: out of memory" in err
+    assert out.read_text().startswith("start_s,end_s")
