@@ -40,7 +40,7 @@ setup(
     },
     package_data={
         "moodline.models": ["*.onnx", "*.md"],
-        "moodline.assets": ["*.png", "*.svg", "*.json", "*.flac", "*.md", "*.txt"],
+        "moodline.assets": ["*.png", "*.svg", "*.json", "*.flac", "*.md", "*.txt", "icons/*.svg"],
     },
     install_requires=[
         "numpy>=1.24",

@@ -297,7 +297,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 # ---- entry point ------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="moodline", description="Real-time speech emotion recognition.")
+        prog="moodline", description="Real-time speech emotion recognition. Without a command "
+        "(or with window options such as --open FILE, --start, --aid) it opens the window.")
     parser.add_argument("--version", action="version", version=f"moodline {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -338,15 +339,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        from moodline.desktop.app import main as desktop_main  # the window: `moodline [--open F]`
+
+        return desktop_main(argv)
     if argv and argv[0] in ("train", "evaluate"):
         from moodline.training.cli import main as training_main  # TensorFlow lives there only
 
         return training_main(argv)
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_OK
     try:
         return args.run(args)
     except MoodlineError as exc:

@@ -1,0 +1,682 @@
+"""Moodline's main window: live listening, recordings, sessions, exports and the aid view.
+
+The window only draws and reacts. Everything slow — loading a model, scanning devices,
+opening an input stream, analysing a file, finishing a session — runs as a :class:`Task` on
+a worker thread; live points arrive from the engine thread through a queued Qt signal. One
+frame timer (about 30 fps) moves the newest audio into the level meter and waveform, checks
+that the live session is healthy, moves the playback cursor and redraws the plots.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+from PyQt5.QtCore import QSettings, Qt, QTimer
+from PyQt5.QtWidgets import (QAction, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
+                             QProgressBar, QPushButton, QToolBar, QVBoxLayout, QWidget)
+
+from moodline.engine.errors import MoodlineError
+from moodline.engine.model import CUDA, EmotionModel, default_model_path
+from moodline.engine.timeline import Timeline, TimelinePoint
+
+from .live import LiveSession, SourceFactory, microphone
+from .palette import Palette
+from .player import AudioPlayer
+from .readout import EMOTION, LISTENING, NO_SPEECH, Readout, readout_for
+from .recording import (Recording, analyze_recording, export_wav, open_session, save_as_session,
+                        waveform_envelope)
+from .series import TimelineSeries
+from .session import save_session_copy, session_folder_of
+from .settings import DesktopSettings, load_settings, save_settings
+from .widgets.aid_view import ConversationAidView
+from .widgets.banner import MessageBanner
+from .widgets.device_picker import DevicePicker
+from .widgets.emotion_panel import EmotionPanel
+from .widgets.icons import app_icon
+from .widgets.level_meter import LevelMeter
+from .widgets.settings_dialog import SettingsDialog
+from .widgets.timeline_view import TimelineView
+from .workers import Task, run_task
+
+FRAME_MS = 33  # the frame timer: ~30 redraws per second at most
+LEVEL_WINDOW_S = 0.05  # the level meter shows the RMS of the newest 50 ms
+AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.aac *.opus *.aif *.aiff);;All files (*)"
+EXPORT_FILTERS = {
+    ".csv": "Timeline as CSV (*.csv)", ".json": "Timeline as JSON (*.json)",
+    ".png": "Timeline picture (*.png)", ".wav": "Audio (*.wav)",
+}
+
+
+def scan_input_devices():
+    """Input devices, looking afresh (PortAudio only notices new devices when restarted)."""
+    import sounddevice as sd
+
+    from moodline.engine import sources
+
+    try:
+        sd._terminate()
+        sd._initialize()
+    except Exception:  # a stream is open: list what PortAudio already knows
+        pass
+    return sources.input_devices()
+
+
+def load_model(path: str) -> EmotionModel:
+    return EmotionModel(path)
+
+
+def prepare(recording: Recording) -> tuple[Recording, TimelineSeries, tuple]:
+    """What the view needs to draw a whole recording, computed off the GUI thread."""
+    series = TimelineSeries(recording.timeline.labels)
+    series.extend(recording.timeline.points)
+    envelope = waveform_envelope(recording.audio, recording.sample_rate_hz) \
+        if recording.audio is not None else None
+    return recording, series, envelope
+
+
+def analyze_and_prepare(path, model, settings, progress, cancelled):
+    return prepare(analyze_recording(path, model, settings, progress, cancelled))
+
+
+def open_and_prepare(folder):
+    return prepare(open_session(folder))
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, store: QSettings | None = None, *, model_path: str | None = None,
+                 device: str | None = None, sessions_root: Path | None = None,
+                 source_factory: SourceFactory = microphone,
+                 device_scanner: Callable[[], Sequence] = scan_input_devices) -> None:
+        super().__init__()
+        self.store = store if store is not None else QSettings()
+        self.settings = load_settings(self.store)
+        self.palette_ = Palette(self.settings.palette)
+        self.model_path_override = model_path
+        self.device_override = device
+        self.sessions_root = sessions_root
+        self.source_factory = source_factory
+        self.device_scanner = device_scanner
+        self.model: EmotionModel | None = None
+        self.live: LiveSession | None = None
+        self.recording: Recording | None = None
+        self.player = AudioPlayer()
+        self.aid: ConversationAidView | None = None
+        self.busy = ""  # "", "loading model", "starting", "stopping", "analysing", "opening"
+        self.tasks: set[Task] = set()
+        self._analysis: Task | None = None
+        self._ring_pos = 0
+        self._played_index = -1
+        self._pending_start = False
+        self._scanning = False
+        self.setWindowTitle("Moodline")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self._build()
+        geometry = self.store.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 720)
+        self.frame_timer = QTimer(self)
+        self.frame_timer.setInterval(FRAME_MS)
+        self.frame_timer.timeout.connect(self.on_frame)
+        self.frame_timer.start()
+        self.refresh_devices()
+        self.reload_model()
+
+    # ---- layout ----------------------------------------------------------------------
+    def _build(self) -> None:
+        bar = QToolBar("Listening")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        self.devices = DevicePicker()
+        self.devices.refreshRequested.connect(self.refresh_devices)
+        bar.addWidget(self.devices)
+        self.start_button = QPushButton("●  Start")
+        self.start_button.setToolTip("Start listening (Ctrl+R)")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("■  Stop")
+        self.stop_button.setToolTip("Stop listening or playback (Ctrl+.)")
+        self.stop_button.clicked.connect(self.stop)
+        for w in (self.start_button, self.stop_button):
+            w.setMinimumWidth(90)
+            bar.addWidget(w)
+        bar.addSeparator()
+        self.level = LevelMeter()
+        self.level.setMaximumWidth(220)
+        bar.addWidget(QLabel(" Level "))
+        bar.addWidget(self.level)
+        spacer = QWidget()
+        spacer.setSizePolicy(spacer.sizePolicy().Expanding, spacer.sizePolicy().Preferred)
+        bar.addWidget(spacer)
+        self.aid_button = QPushButton("Conversation aid")
+        self.aid_button.setToolTip("Full-screen view with one large word (F11)")
+        self.aid_button.clicked.connect(self.toggle_aid)
+        bar.addWidget(self.aid_button)
+
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(8, 6, 8, 4)
+        self.banner = MessageBanner()
+        outer.addWidget(self.banner)
+        row = QHBoxLayout()
+        self.panel = EmotionPanel(self.palette_)
+        row.addWidget(self.panel)
+        self.timeline_view = TimelineView(self.palette_, self.settings.follow_minutes)
+        self.timeline_view.seekRequested.connect(self.play_from)
+        row.addWidget(self.timeline_view, 1)
+        outer.addLayout(row, 1)
+        progress_row = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat("Analysing… %p%")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_analysis)
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.cancel_button)
+        self.progress_box = QWidget()
+        self.progress_box.setLayout(progress_row)
+        self.progress_box.hide()
+        outer.addWidget(self.progress_box)
+        self.setCentralWidget(central)
+
+        status = self.statusBar()
+        self.status_device, self.status_model, self.status_provider = QLabel(), QLabel(), QLabel()
+        self.status_dropped, self.status_session = QLabel("dropped audio: 0.0 s"), QLabel()
+        for w in (self.status_device, self.status_model, self.status_provider, self.status_dropped):
+            status.addPermanentWidget(w)
+        status.addWidget(self.status_session, 1)
+
+        menu = self.menuBar()
+        file = menu.addMenu("&File")
+        self.open_action = self._action(file, "&Open Recording…", self.open_dialog, "Ctrl+O")
+        self._action(file, "Open &Session…", self.open_session_dialog, "Ctrl+Shift+O")
+        file.addSeparator()
+        self.save_action = self._action(file, "&Save Session As…", self.save_session_dialog, "Ctrl+S")
+        export = file.addMenu("&Export")
+        self.export_actions = [
+            self._action(export, "Timeline as &CSV…", lambda: self.export_dialog(".csv")),
+            self._action(export, "Timeline as &JSON…", lambda: self.export_dialog(".json")),
+            self._action(export, "Timeline &Picture (PNG)…", lambda: self.export_dialog(".png")),
+            self._action(export, "&Audio (WAV)…", lambda: self.export_dialog(".wav")),
+        ]
+        file.addSeparator()
+        self._action(file, "&Settings…", self.settings_dialog, "Ctrl+,")
+        self._action(file, "&Quit", self.close, "Ctrl+Q")
+        session = menu.addMenu("&Listen")
+        self.start_action = self._action(session, "&Start", self.start, "Ctrl+R")
+        self.stop_action = self._action(session, "S&top", self.stop, "Ctrl+.")
+        session.addAction("Look for &Input Devices Again", self.refresh_devices)
+        view = menu.addMenu("&View")
+        self._action(view, "&Conversation Aid", self.toggle_aid, "F11")
+        self._action(view, "&Follow Live Edge", lambda: self.timeline_view.set_follow(True), "F")
+        self.setStyleSheet("QToolBar {spacing:6px; padding:4px;}")
+
+    def _action(self, menu, text: str, slot, shortcut: str | None = None) -> QAction:
+        action = QAction(text, self)
+        action.triggered.connect(slot)
+        if shortcut:
+            action.setShortcut(shortcut)
+        menu.addAction(action)
+        return action
+
+    def update_actions(self) -> None:
+        idle = not self.busy and self.live is None
+        can_start = idle and self.model is not None and self.devices.current_name() is not None
+        self.start_button.setEnabled(can_start)
+        self.start_action.setEnabled(can_start)
+        stoppable = self.live is not None and self.busy != "stopping"
+        self.stop_button.setEnabled(stoppable or self.player.playing)
+        self.stop_action.setEnabled(stoppable or self.player.playing)
+        self.devices.setEnabled(self.live is None and self.busy != "starting")
+        self.open_action.setEnabled(idle and self.model is not None)
+        has_timeline = self.current_timeline() is not None
+        for action in self.export_actions:
+            action.setEnabled(has_timeline)
+        self.export_actions[3].setEnabled(self.recording is not None and self.recording.audio is not None
+                                          and self.live is None)
+        self.save_action.setEnabled(self.recording is not None and self.live is None)
+
+    # ---- messages --------------------------------------------------------------------
+    def show_error(self, text: str, actions=()) -> None:
+        self.banner.show_message(text, "error", actions)
+
+    def show_info(self, text: str, actions=()) -> None:
+        self.banner.show_message(text, "info", actions)
+
+    # ---- model -----------------------------------------------------------------------
+    def model_file(self) -> str:
+        return self.model_path_override or self.settings.model_path or str(default_model_path())
+
+    def reload_model(self) -> None:
+        self.model = None
+        self.busy = self.busy or "loading model"
+        self.status_model.setText("model: loading…")
+        self.status_provider.setText("")
+        self.update_actions()
+        run_task(Task(load_model, self.model_file()), self.tasks,
+                 on_done=self._model_loaded, on_failed=self._model_failed)
+
+    def _model_loaded(self, model: EmotionModel) -> None:
+        self.model = model
+        if self.busy == "loading model":
+            self.busy = ""
+        if self.banner.kind == "error" and "model" in self.banner.text().lower():
+            self.banner.clear()
+        self.status_model.setText(f"model: {model.path.name}")
+        self.status_model.setToolTip(str(model.path))
+        self.status_provider.setText("GPU (CUDA)" if model.provider == CUDA else "CPU")
+        self.update_actions()
+        self._start_if_pending()
+
+    def _model_failed(self, message: str) -> None:
+        if self.busy == "loading model":
+            self.busy = ""
+        self.status_model.setText("model: none")
+        self.show_error(f"The emotion model could not be loaded: {message}. "
+                        "Choose another model file to go on.",
+                        [("Choose model…", self.choose_model_dialog)])
+        self.update_actions()
+
+    def choose_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model file", "", "ONNX models (*.onnx)")
+        if path:
+            self.apply_settings(DesktopSettings(**{**asdict(self.settings), "model_path": path}))
+
+    # ---- devices ---------------------------------------------------------------------
+    def refresh_devices(self) -> None:
+        if self.live is not None or self.player.playing:
+            return
+        self._scanning = True
+        run_task(Task(self.device_scanner), self.tasks,
+                 on_done=self._devices_found, on_failed=self._devices_failed)
+
+    def _devices_found(self, devices) -> None:
+        self._scanning = False
+        remembered = self.device_override or self.store.value("device/name")
+        self.devices.set_devices(devices, remembered)
+        if not devices:
+            self._devices_failed("no input device found")
+            return
+        if self.banner.kind == "error" and "input device" in self.banner.text():
+            self.banner.clear()
+        self.status_device.setText(f"input: {self.devices.current_name()}")
+        self.update_actions()
+        self._start_if_pending()
+
+    def _devices_failed(self, message: str) -> None:
+        self._scanning = False
+        self._pending_start = False
+        self.devices.set_devices([], None)
+        self.status_device.setText("input: none")
+        self.show_error(f"No audio input device is available ({message}). Connect a microphone "
+                        "and look again; you can still open recordings.",
+                        [("Look again", self.refresh_devices)])
+        self.update_actions()
+
+    # ---- live ------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.live is not None or self.busy not in ("", "loading model"):
+            return
+        device = self.devices.current_name()
+        if self.model is None or device is None:
+            # Asked to start (--start) before the model or the device list is ready.
+            self._pending_start = self.busy == "loading model" or self._scanning
+            return
+        self.player.stop()
+        self.store.setValue("device/name", device)
+        session = LiveSession(self.model, self.settings.analysis(), device, self.sessions_root,
+                              self.source_factory, asdict(self.settings))
+        session.point.connect(self._on_live_point)
+        self.recording = None
+        self.timeline_view.start_live(self.model.info.labels)
+        self.panel.show_readout(Readout(LISTENING))
+        if self.aid is not None:
+            self.aid.reset()
+        self.banner.clear()
+        self.busy = "starting"
+        self.status_session.setText(f"Opening '{device}'…")
+        self.update_actions()
+        run_task(Task(session.start), self.tasks, on_done=self._live_started, on_failed=self._live_failed)
+
+    def _start_if_pending(self) -> None:
+        if self._pending_start and self.model is not None and self.devices.current_name() is not None:
+            self._pending_start = False
+            self.start()
+
+    def _live_started(self, session: LiveSession) -> None:
+        self.busy = ""
+        self.live = session
+        source = session.source
+        self._ring_pos = session.start_index
+        self.timeline_view.set_live_audio_rate(source.sample_rate_hz)
+        self.status_device.setText(f"input: {source.device.name} · {source.sample_rate_hz} Hz")
+        self.status_session.setText(f"Recording to {session.folder}")
+        self.update_actions()
+
+    def _live_failed(self, message: str) -> None:
+        self.busy = ""
+        self.timeline_view.stop_live()
+        self.panel.show_idle("Not listening")
+        self.status_session.setText("")
+        self.show_error(f"Could not start listening: {message}. Choose another input device.",
+                        [("Look again", self.refresh_devices)])
+        self.update_actions()
+
+    def _on_live_point(self, point: TimelinePoint) -> None:
+        if self.live is None and self.busy != "starting":
+            return  # a point that raced the end of its session
+        self.timeline_view.add_points([point])
+        self.panel.show_readout(readout_for(point, self.settings.unsure_threshold))
+        if self.aid is not None:
+            self.aid.feed(point)
+
+    def stop(self) -> None:
+        if self.player.playing:
+            self.player.stop()
+        if self.live is not None and self.busy != "stopping":
+            self._finish_live()
+        self.update_actions()
+
+    def _finish_live(self, problem: str | None = None) -> None:
+        session = self.live
+        self.busy = "stopping"
+        self.timeline_view.stop_live()
+        self.level.reset()
+        self.status_session.setText("Finishing the session…")
+
+        def stopped(recording: Recording) -> None:
+            self.busy = ""
+            self.live = None
+            self.recording = recording
+            self._show_summary(recording.timeline, "This session")
+            self.status_session.setText(f"Session saved in {recording.folder}")
+            self.update_actions()
+
+        def failed(message: str) -> None:
+            self.busy = ""
+            self.live = None
+            self.show_error(f"The session could not be finished: {message}")
+            self.update_actions()
+
+        run_task(Task(session.stop), self.tasks, on_done=stopped, on_failed=failed)
+        self.update_actions()
+
+    def _live_broke(self, problem: str) -> None:
+        folder = self.live.folder
+        self._finish_live()
+        self.show_error(f"{problem} What was recorded so far is kept (in {folder}). "
+                        "Choose an input device and press Start to go on.",
+                        [("Look for devices", self.refresh_devices)])
+        self.panel.show_idle("Stopped — the input went away")
+
+    # ---- the frame timer ---------------------------------------------------------------
+    def on_frame(self) -> None:
+        live = self.live
+        if live is not None and self.busy != "stopping":
+            ring = live.source.ring
+            first, samples = ring.read(self._ring_pos)
+            if first > self._ring_pos:  # the GUI fell more than the ring behind: keep time true
+                self.timeline_view.add_audio(np.zeros(first - self._ring_pos, dtype=np.float32))
+            self._ring_pos = first + len(samples)
+            self.timeline_view.add_audio(samples)
+            if len(samples):
+                newest = samples[-max(1, round(LEVEL_WINDOW_S * live.source.sample_rate_hz)):]
+                self.level.set_rms(float(np.sqrt(np.mean(newest * newest))))
+            self.status_dropped.setText(f"dropped audio: {live.dropped_s:.1f} s")
+            problem = live.problem()
+            if problem:
+                self._live_broke(problem)
+        if self.player.playing:
+            self._follow_playback(self.player.position_s)
+        elif self.stop_button.isEnabled() and self.live is None and self.busy == "":
+            self.update_actions()  # playback ran to its end
+        self.timeline_view.redraw()
+
+    # ---- recordings --------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a recording", "", AUDIO_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_session_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a session", str(self.sessions_root or ""),
+                                              "Moodline sessions (session.json)")
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | os.PathLike) -> None:
+        """Open an audio file (analysed) or a session (its folder or any file in it)."""
+        if self.live is not None or self.busy:
+            self.show_info("Stop listening (or wait for the current job) before opening a recording.")
+            return
+        self.player.stop()
+        folder = session_folder_of(path)
+        if folder is not None:
+            self.busy = "opening"
+            self.status_session.setText(f"Opening {folder}…")
+            self.update_actions()
+            run_task(Task(open_and_prepare, folder), self.tasks,
+                     on_done=self._recording_ready, on_failed=self._open_failed)
+            return
+        if self.model is None:
+            self.show_error("No emotion model is loaded, so recordings cannot be analysed.",
+                            [("Choose model…", self.choose_model_dialog)])
+            return
+        self.busy = "analysing"
+        self.progress.setValue(0)
+        self.progress_box.show()
+        self.status_session.setText(f"Analysing {Path(path).name}…")
+        self.banner.clear()
+        self.update_actions()
+        self._analysis = run_task(
+            Task(analyze_and_prepare, str(path), self.model, self.settings.analysis()), self.tasks,
+            on_done=self._recording_ready, on_failed=self._open_failed,
+            on_progress=self._analysis_progress, on_cancelled=self._analysis_cancelled)
+
+    def _analysis_progress(self, fraction: float) -> None:
+        if fraction < 0:
+            self.progress.setRange(0, 0)  # length unknown: a busy bar
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(round(1000 * fraction))
+
+    def cancel_analysis(self) -> None:
+        if self._analysis is not None:
+            self._analysis.cancel()
+            self.progress.setFormat("Cancelling…")
+
+    def _analysis_done(self) -> None:
+        self.busy = ""
+        self._analysis = None
+        self.progress_box.hide()
+        self.progress.setFormat("Analysing… %p%")
+
+    def _analysis_cancelled(self) -> None:
+        self._analysis_done()
+        self.status_session.setText("Analysis cancelled")
+        self.update_actions()
+
+    def _open_failed(self, message: str) -> None:
+        self._analysis_done()
+        self.status_session.setText("")
+        self.show_error(f"Could not open the recording: {message}")
+        self.update_actions()
+
+    def _recording_ready(self, prepared) -> None:
+        recording, series, envelope = prepared
+        self._analysis_done()
+        self.recording = recording
+        self._played_index = -1
+        self.timeline_view.show_recording(series, envelope, recording.duration_s)
+        self.timeline_view.set_cursor(None)
+        self._show_summary(recording.timeline, "Whole recording")
+        where = recording.folder or recording.source
+        self.status_session.setText(f"{where} · {_clock(recording.duration_s)} · click the timeline to play")
+        self.update_actions()
+
+    def _show_summary(self, timeline: Timeline, caption: str) -> None:
+        summary = timeline.summary()
+        if summary.label is None:
+            self.panel.show_readout(Readout(NO_SPEECH), caption)
+        else:
+            p = summary.probabilities[summary.label]
+            state = EMOTION if p >= self.settings.unsure_threshold else "unsure"
+            self.panel.show_readout(Readout(state, summary.label if state == EMOTION else None, p,
+                                            best_guess=summary.label), caption)
+
+    # ---- playback --------------------------------------------------------------------
+    def play_from(self, t_s: float) -> None:
+        rec = self.recording
+        if rec is None or rec.audio is None or self.live is not None:
+            return
+        t_s = min(t_s, rec.duration_s)
+        self.timeline_view.set_cursor(t_s)
+        try:
+            self.player.play(rec.audio, rec.sample_rate_hz, t_s)
+        except MoodlineError as exc:
+            self.show_error(str(exc))
+        self._follow_playback(t_s)
+        self.update_actions()
+
+    def _follow_playback(self, t_s: float) -> None:
+        self.timeline_view.set_cursor(t_s)
+        series = self.timeline_view.series
+        index = int(np.searchsorted(series.times_s, t_s, side="right")) - 1
+        if index != self._played_index:
+            self._played_index = index
+            point = series.points[index] if index >= 0 else None
+            readout = readout_for(point, self.settings.unsure_threshold) if point else Readout(NO_SPEECH)
+            self.panel.show_readout(readout, f"At {_clock(t_s)}")
+            if self.aid is not None and point is not None:
+                self.aid.feed(point)
+
+    # ---- saving and exporting --------------------------------------------------------
+    def current_timeline(self) -> Timeline | None:
+        if self.live is not None and self.live.analyzer is not None:
+            return self.live.analyzer.timeline
+        return self.recording.timeline if self.recording is not None else None
+
+    def export(self, path: str | os.PathLike) -> Path:
+        """Write the timeline (.csv, .json), its picture (.png) or the audio (.wav) to ``path``."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        timeline = self.current_timeline()
+        if timeline is None:
+            raise MoodlineError("there is no timeline to export yet")
+        if suffix in (".csv", ".json"):
+            source = self.recording.source if self.recording else f"input: {self.devices.current_name()}"
+            return timeline.save(path, file=source)
+        if suffix == ".png":
+            self.timeline_view.redraw()
+            if not self.timeline_view.grab().save(str(path), "PNG"):
+                raise MoodlineError(f"{path}: cannot write the picture")
+            return path
+        if suffix == ".wav":
+            if self.recording is None:
+                raise MoodlineError("stop the session before exporting its audio")
+            return export_wav(self.recording, path)
+        raise MoodlineError(f"{path}: unknown export format '{suffix}'")
+
+    def export_dialog(self, suffix: str) -> None:
+        base = Path(self.recording.source).stem if self.recording and "input:" not in self.recording.source \
+            else "moodline-session"
+        path, _ = QFileDialog.getSaveFileName(self, "Export", base + suffix, EXPORT_FILTERS[suffix])
+        if not path:
+            return
+        if not path.lower().endswith(suffix):
+            path += suffix
+        try:
+            self.export(path)
+            self.status_session.setText(f"Exported {path}")
+        except (MoodlineError, OSError) as exc:
+            self.show_error(f"Export failed: {exc}")
+
+    def save_session(self, folder: str | os.PathLike) -> Path:
+        """Save the shown recording as a session folder that reopens with audio and timeline."""
+        if self.recording is None:
+            raise MoodlineError("there is no recording to save")
+        folder = Path(folder)
+        if self.recording.folder is not None:
+            return save_session_copy(self.recording.folder, folder)
+        return save_as_session(self.recording, folder, asdict(self.settings))
+
+    def save_session_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save session as (a new folder)", "moodline-session")
+        if path:
+            try:
+                self.status_session.setText(f"Session saved in {self.save_session(path)}")
+            except (MoodlineError, OSError) as exc:
+                self.show_error(f"Saving failed: {exc}")
+
+    # ---- settings --------------------------------------------------------------------
+    def settings_dialog(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec_():
+            self.apply_settings(dialog.settings())
+
+    def apply_settings(self, new: DesktopSettings) -> None:
+        old, self.settings = self.settings, new
+        save_settings(self.store, new)
+        if new.palette != old.palette:
+            self.palette_ = Palette(new.palette)
+            self.panel.set_palette(self.palette_)
+            self.timeline_view.set_palette(self.palette_)
+        self.timeline_view.follow_minutes = new.follow_minutes
+        if self.aid is not None:
+            self.aid.set_palette(Palette(new.aid_palette))
+            self.aid.set_settings(new.stabilizer())
+        if new.model_path != old.model_path:
+            self.model_path_override = None
+            if self.busy in ("", "loading model"):
+                self.reload_model()
+        if self.live is not None and new.analysis() != old.analysis():
+            self.show_info("The new analysis settings apply from the next Start.")
+
+    # ---- conversation aid ------------------------------------------------------------
+    def toggle_aid(self) -> None:
+        if self.aid is not None:
+            self.aid.close()
+            return
+        self.aid = ConversationAidView(Palette(self.settings.aid_palette), self.settings.stabilizer())
+        self.aid.left.connect(self._aid_left)
+        self.aid.showFullScreen()
+        self.aid.activateWindow()
+
+    def _aid_left(self) -> None:
+        self.aid = None
+        self.activateWindow()
+
+    # ---- drag and drop, closing --------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if any(url.isLocalFile() for url in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(url.toLocalFile())
+                event.acceptProposedAction()
+                return
+
+    def closeEvent(self, event) -> None:
+        self.player.stop()
+        if self._analysis is not None:
+            self._analysis.cancel()
+        if self.live is not None and self.busy != "stopping":
+            self.live.stop()  # quitting: finishing the session files matters more than a stall
+            self.live = None
+        if self.aid is not None:
+            self.aid.close()
+        self.store.setValue("window/geometry", self.saveGeometry())
+        self.store.sync()
+        super().closeEvent(event)

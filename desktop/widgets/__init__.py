@@ -1,0 +1,1 @@
+"""Small widgets, one job each; each widget's own settings live beside it."""

@@ -1,0 +1,46 @@
+"""The input device picker: the devices PortAudio offers, the remembered or default one chosen."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from PyQt5.QtCore import pyqtSignal
+from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QWidget
+
+from moodline.engine.sources import InputDevice
+
+
+class DevicePicker(QWidget):
+    refreshRequested = pyqtSignal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Input:"))
+        self.combo = QComboBox()
+        self.combo.setMinimumContentsLength(18)
+        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setToolTip("Audio input device")
+        layout.addWidget(self.combo)
+        self.refresh = QToolButton()
+        self.refresh.setText("⟳")
+        self.refresh.setToolTip("Look for input devices again")
+        self.refresh.clicked.connect(self.refreshRequested)
+        layout.addWidget(self.refresh)
+        self.devices: list[InputDevice] = []
+
+    def set_devices(self, devices: Sequence[InputDevice], remembered: str | None) -> None:
+        """Offer ``devices``; choose ``remembered`` if present, else the system default."""
+        self.devices = list(devices)
+        self.combo.clear()
+        for d in self.devices:
+            self.combo.addItem(f"{d.name}  ({d.host_api})" + ("  · default" if d.is_default else ""), d.name)
+        names = [d.name for d in self.devices]
+        if remembered in names:
+            self.combo.setCurrentIndex(names.index(remembered))
+        else:
+            defaults = [i for i, d in enumerate(self.devices) if d.is_default]
+            self.combo.setCurrentIndex(defaults[0] if defaults else 0)
+
+    def current_name(self) -> str | None:
+        return self.combo.currentData() if self.devices else None

@@ -1,0 +1,119 @@
+"""The Settings dialog: analysis, display and conversation-aid settings, with their defaults."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                             QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton,
+                             QSpinBox, QVBoxLayout, QWidget)
+
+from ..palette import palette_names
+from ..readout import GROUPINGS
+from ..settings import DesktopSettings
+
+VAD_CHOICES = ("0 — hears the most as speech", "1", "2", "3 — strictest about noise")
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: DesktopSettings, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Moodline settings")
+        self._base = settings
+        layout = QVBoxLayout(self)
+
+        analysis = QGroupBox("Analysis")
+        form = QFormLayout(analysis)
+        self.window = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=30.0, singleStep=0.25)
+        self.window.setSpecialValueText("model's own window")
+        self.window.setSuffix(" s")
+        self.window.setValue(settings.window_s)
+        form.addRow("Window", self.window)
+        self.hop = QDoubleSpinBox(decimals=2, minimum=0.1, maximum=10.0, singleStep=0.1)
+        self.hop.setSuffix(" s")
+        self.hop.setValue(settings.hop_s)
+        form.addRow("Hop", self.hop)
+        self.smoothing = QSpinBox(minimum=1, maximum=20)
+        self.smoothing.setSuffix(" windows")
+        self.smoothing.setValue(settings.smoothing_windows)
+        form.addRow("Smoothing", self.smoothing)
+        self.vad = QComboBox()
+        self.vad.addItems(VAD_CHOICES)
+        self.vad.setCurrentIndex(settings.vad_aggressiveness)
+        form.addRow("Voice-activity sensitivity", self.vad)
+        self.unsure = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05)
+        self.unsure.setValue(settings.unsure_threshold)
+        self.unsure.setToolTip("Below this confidence the emotion is shown as 'Unsure'")
+        form.addRow("Unsure below", self.unsure)
+        model_row = QWidget()
+        row = QHBoxLayout(model_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.model = QLineEdit(settings.model_path)
+        self.model.setPlaceholderText("the shipped default model")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.model, 1)
+        row.addWidget(browse)
+        form.addRow("Model file", model_row)
+        layout.addWidget(analysis)
+
+        display = QGroupBox("Display")
+        form = QFormLayout(display)
+        self.palette = QComboBox()
+        self.palette.addItems(palette_names())
+        self.palette.setCurrentText(settings.palette)
+        form.addRow("Colour palette", self.palette)
+        self.follow = QDoubleSpinBox(decimals=1, minimum=0.5, maximum=60.0)
+        self.follow.setSuffix(" min")
+        self.follow.setValue(settings.follow_minutes)
+        form.addRow("Live timeline shows the last", self.follow)
+        layout.addWidget(display)
+
+        aid = QGroupBox("Conversation aid")
+        form = QFormLayout(aid)
+        self.aid_palette = QComboBox()
+        self.aid_palette.addItems(palette_names())
+        self.aid_palette.setCurrentText(settings.aid_palette)
+        form.addRow("Colour palette", self.aid_palette)
+        self.grouping = QComboBox()
+        self.grouping.addItems(list(GROUPINGS))
+        self.grouping.setCurrentText(settings.aid_grouping)
+        self.grouping.setToolTip("'valence' shows positive / neutral / negative with a calm–intense bar")
+        form.addRow("Grouping", self.grouping)
+        self.dwell = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=30.0)
+        self.dwell.setSuffix(" s")
+        self.dwell.setValue(settings.aid_min_dwell_s)
+        form.addRow("Minimum dwell", self.dwell)
+        self.hysteresis = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05)
+        self.hysteresis.setValue(settings.aid_hysteresis)
+        form.addRow("Hysteresis", self.hysteresis)
+        layout.addWidget(aid)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel
+                                   | QDialogButtonBox.RestoreDefaults)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.RestoreDefaults).clicked.connect(self._defaults)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model file", "", "ONNX models (*.onnx)")
+        if path:
+            self.model.setText(path)
+
+    def _defaults(self) -> None:
+        fresh = SettingsDialog(DesktopSettings())
+        for name in ("window", "hop", "smoothing", "unsure", "follow", "dwell", "hysteresis"):
+            getattr(self, name).setValue(getattr(fresh, name).value())
+        for name in ("vad", "palette", "aid_palette", "grouping"):
+            getattr(self, name).setCurrentIndex(getattr(fresh, name).currentIndex())
+        self.model.setText("")
+        fresh.deleteLater()
+
+    def settings(self) -> DesktopSettings:
+        return replace(
+            self._base, window_s=self.window.value(), hop_s=self.hop.value(),
+            smoothing_windows=self.smoothing.value(), vad_aggressiveness=self.vad.currentIndex(),
+            unsure_threshold=self.unsure.value(), model_path=self.model.text().strip(),
+            palette=self.palette.currentText(), follow_minutes=self.follow.value(),
+            aid_palette=self.aid_palette.currentText(), aid_grouping=self.grouping.currentText(),
+            aid_min_dwell_s=self.dwell.value(), aid_hysteresis=self.hysteresis.value())

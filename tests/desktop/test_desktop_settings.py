@@ -1,0 +1,51 @@
+"""Settings and the remembered device survive a restart; the dialog edits every setting."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from moodline.desktop.settings import DesktopSettings
+from moodline.desktop.widgets.settings_dialog import SettingsDialog
+
+from desktop_fakes import OTHER_MIC, wait_idle
+
+
+def test_settings_persist_across_restarts(qtbot, make_window):
+    window = make_window()
+    changed = replace(DesktopSettings(), hop_s=0.25, smoothing_windows=3, vad_aggressiveness=1,
+                      unsure_threshold=0.55, palette="colour-blind safe", aid_grouping="valence",
+                      aid_min_dwell_s=3.5)
+    window.apply_settings(changed)
+    assert window.panel.palette_.name == "colour-blind safe"
+    window.close()
+
+    again = make_window()
+    assert again.settings == changed
+    assert again.settings.analysis().hop_s == 0.25
+
+
+def test_the_dialog_reads_and_writes_every_field(qtbot):
+    start = replace(DesktopSettings(), window_s=1.5, hop_s=0.75, model_path="/tmp/m.onnx")
+    dialog = SettingsDialog(start)
+    qtbot.addWidget(dialog)
+    assert dialog.settings() == start  # nothing changed: the same settings come back
+    dialog.hop.setValue(1.0)
+    dialog.vad.setCurrentIndex(0)
+    dialog.grouping.setCurrentText("valence")
+    dialog.palette.setCurrentText("colour-blind safe")
+    result = dialog.settings()
+    assert (result.hop_s, result.vad_aggressiveness, result.aid_grouping, result.palette) == \
+        (1.0, 0, "valence", "colour-blind safe")
+    dialog._defaults()
+    assert dialog.settings() == DesktopSettings()
+
+
+def test_the_chosen_device_is_remembered(qtbot, make_window):
+    window = make_window()
+    assert window.devices.current_name() == "Test microphone"  # the system default first
+    window.devices.combo.setCurrentIndex(1)
+    window.start()
+    qtbot.waitUntil(lambda: window.live is not None, timeout=5000)
+    window.stop()
+    wait_idle(qtbot, window)
+    window.close()
+    assert make_window().devices.current_name() == OTHER_MIC.name
