@@ -1,7 +1,8 @@
 """A recording on screen: its timeline, its audio, and where it came from (no Qt here).
 
-Opening a file decodes it (for the waveform strip and playback) and analyses it; both run on
-a worker thread and report progress and check for cancellation through plain callables.
+Opening a file decodes and analyses it in one pass (the audio is kept for the waveform strip
+and playback) on a worker thread, reporting progress and checking for cancellation through
+plain callables.
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from typing import Callable
 import numpy as np
 
 from moodline.engine.analysis import AnalysisSettings, analyze_file
-from moodline.engine.audio import audio_blocks
 from moodline.engine.errors import MoodlineError
 from moodline.engine.model import EmotionModel
 from moodline.engine.timeline import Timeline
@@ -21,7 +21,6 @@ from moodline.engine.timeline import Timeline
 from .session import (AUDIO_FILE, POINTS_FILE, TIMELINE_FILE, IncrementalWav, SessionInfo,
                       read_points)
 
-DECODE_SHARE = 0.1  # of the progress bar: decoding is quick next to analysis
 WAVEFORM_BUCKETS_PER_S = 50  # resolution of the waveform strip
 
 
@@ -84,23 +83,17 @@ def analyze_recording(
     path = Path(path)
     rate = model.info.sample_rate_hz
     expected_s = _duration_s(path)
-    blocks, done = [], 0
-    for block in audio_blocks(path, rate):
-        if cancelled():
-            raise Cancelled()
-        blocks.append(to_int16(block))
-        done += len(block)
-        progress(DECODE_SHARE * min(1.0, done / rate / expected_s) if expected_s else -1.0)
-    audio = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int16)
-    del blocks
-    total_s = max(len(audio) / rate, 1e-6)
+    blocks: list[np.ndarray] = []  # int16: half the memory of float32, all playback needs
 
     def on_progress(seconds_done: float) -> None:
         if cancelled():
             raise Cancelled()  # leaves analyze_file between blocks; nothing is kept
-        progress(DECODE_SHARE + (1 - DECODE_SHARE) * min(1.0, seconds_done / total_s))
+        progress(min(1.0, seconds_done / expected_s) if expected_s else -1.0)
 
-    timeline = analyze_file(path, model, settings, progress=on_progress)
+    # One pass: the engine decodes and analyses, and hands each block over for the waveform.
+    timeline = analyze_file(path, model, settings, progress=on_progress,
+                            on_block=lambda block: blocks.append(to_int16(block)))
+    audio = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int16)
     return Recording(timeline, audio, rate, str(path), model=str(model.path))
 
 

@@ -104,10 +104,13 @@ def analyze_file(
     model: EmotionModel,
     settings: AnalysisSettings = AnalysisSettings(),
     progress: Callable[[float], None] | None = None,
+    on_block: Callable[[np.ndarray], None] | None = None,
 ) -> Timeline:
     """The emotion timeline of one audio file, decoded and classified block by block.
 
-    ``progress`` is called with the seconds of audio done so far. Raises
+    ``progress`` is called with the seconds of audio done so far; ``on_block`` with each
+    decoded block (mono float32 at the model's rate), for a caller that also keeps the audio
+    (to draw or play it) without decoding the file twice. Raises
     :class:`~moodline.engine.errors.AudioError` for a file that cannot be analysed.
     """
     settings = settings.check()
@@ -117,6 +120,8 @@ def analyze_file(
     timeline = Timeline(model.info.labels)
     pending: list[Window] = []
     for block in audio_blocks(path, rate):
+        if on_block is not None:
+            on_block(block)
         pending += slicer.push(block)
         if len(pending) >= OFFLINE_BATCH:
             timeline.extend(classify(pending))
