@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-sys.path.insert(0, str(Path(__file__).parent))
-from audio_fixtures import RATE, silence  # noqa: E402
-from model_factory import make_model  # noqa: E402
+from audio_fixtures import RATE, silence
+from model_factory import make_model
 
 
 @pytest.fixture(scope="session")
