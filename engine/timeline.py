@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +52,7 @@ class Summary:
 
     ``label`` is the argmax of the mean probabilities over speech windows, or ``None`` when
     nothing was said; ``shares`` is each emotion's share of the speech windows;
-    ``speech_s`` is the time covered by speech windows.
+    ``speech_s`` is the speech time: one hop per speech window.
     """
 
     label: str | None
@@ -97,7 +96,9 @@ class Timeline:
             label=self.labels[int(np.argmax(mean))],
             probabilities={label: float(m) for label, m in zip(self.labels, mean)},
             shares={label: counts[label] / len(speech) for label in self.labels},
-            speech_s=_covered_s([(p.start_s, p.end_s) for p in speech]),
+            # Windows overlap; each stands for one hop of time, so speech time is hops, not
+            # the union of windows (which would count the silence around every utterance).
+            speech_s=min(len(speech) * _hop_s(self.points), self.duration_s),
         )
 
     # ---- exports -------------------------------------------------------------------------
@@ -160,11 +161,7 @@ class Timeline:
         return timeline
 
 
-def _covered_s(intervals: Sequence[tuple[float, float]]) -> float:
-    """Total length of the union of ``[start, end)`` intervals."""
-    total, reach = 0.0, -math.inf
-    for start, end in sorted(intervals):
-        if end > reach:
-            total += end - max(start, reach)
-            reach = end
-    return total
+def _hop_s(points: Sequence[TimelinePoint]) -> float:
+    """The time between consecutive windows (a lone window's own length)."""
+    steps = [b.start_s - a.start_s for a, b in zip(points, points[1:]) if b.start_s > a.start_s]
+    return min(steps) if steps else points[0].end_s - points[0].start_s
