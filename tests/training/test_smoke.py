@@ -1,0 +1,83 @@
+"""End to end on a tiny generated corpus: train, evaluate by speaker, export, run in the engine."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from moodline.engine.audio import load_audio
+from moodline.engine.model import EmotionModel
+from moodline.engine.vad import SpeechDetector
+from moodline.engine.windows import WindowGrid, WindowSlicer
+from moodline.training.cli import main
+
+from training_fixtures import make_ravdess, voice
+
+
+def test_train_one_epoch_export_and_analyse_a_file_through_the_engine(tmp_path, capsys):
+    data = make_ravdess(tmp_path / "RAVDESS", actors=(1, 2, 3, 4), emotions=("01", "03", "05"), takes=2)
+    out = tmp_path / "models" / "tiny.onnx"
+    code = main(["train", "--data", f"ravdess={data}", "--epochs", "1", "--cv", "2", "--augment", "1",
+                 "--window-s", "1.0", "--out", str(out), "--cache", str(tmp_path / "cache"), "--workers", "1"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "fold 1 (1/2)  epoch   1/1" in printed and "clip UAR" in printed  # progress and summary table
+
+    # The report and card sit next to the model, with both folds scored on their own speakers.
+    report = json.loads(out.with_name("tiny.report.json").read_text())
+    assert [len(s["test_speakers"]) for s in report["splits"]] == [2, 2]
+    assert report["labels"] == ["neutral", "happy", "angry"]
+    assert report["final"]["parity_max_abs_diff"] <= 1e-4
+    card = out.with_name("tiny.md").read_text()
+    assert "moodline train --data" in card and "UAR" in card and "CC BY-NC-SA 4.0" in card
+    assert out.with_name("tiny.confusion-clip.png").exists()
+
+    # The engine runs the file as it would in the app: its own windows, VAD and features.
+    model = EmotionModel(out, prefer="cpu")
+    assert model.info.labels == ("neutral", "happy", "angry")
+    assert model.fixed_frames is None  # the default model accepts any window length
+    grid = WindowGrid.for_seconds(model.info.features, model.info.window_s, 0.5)
+    slicer = WindowSlicer(grid, SpeechDetector(model.info.sample_rate_hz))
+    audio = load_audio(voice(tmp_path / "new.wav", 200, seconds=2.5, seed=99), model.info.sample_rate_hz)
+    windows = slicer.push(audio) + slicer.flush()
+    probs = model.predict(np.stack([w.features for w in windows]))
+    assert probs.shape == (len(windows), 3) and len(windows) >= 4
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    longer = model.predict(np.concatenate([windows[0].features, windows[1].features])[None])
+    assert longer.shape == (1, 3)
+
+    # And the exported model can be scored again without TensorFlow's help.
+    code = main(["evaluate", str(out), "--data", f"ravdess={data}", "--speakers", "03", "04",
+                 "--report", str(tmp_path / "eval")])
+    assert code == 0
+    evaluated = json.loads((tmp_path / "eval.json").read_text())
+    assert evaluated["splits"][0]["test_speakers"] == ["ravdess:03", "ravdess:04"]
+    assert evaluated["pooled"]["clip"]["n"] == 2 * 3 * 2
+
+
+@pytest.mark.parametrize("name", ["cnn1d", "cnn_lstm"])
+def test_seed_architectures_export_to_onnx_that_the_engine_loads(name, tmp_path):
+    from moodline.engine.model import ModelInfo, Normalization
+    from moodline.training.export import export_onnx
+    from moodline.training.models import MODELS
+
+    recipe = MODELS[name]
+    info = ModelInfo(("neutral", "happy", "sad", "angry"), 1.0, recipe.features,
+                     Normalization(np.zeros(recipe.features.n_features, np.float32),
+                                   np.ones(recipe.features.n_features, np.float32)))
+    frames = None if recipe.any_length else info.window_frames
+    model = recipe.build(frames, recipe.features.n_features, 4)
+    check = np.random.default_rng(0).normal(size=(4, info.window_frames, recipe.features.n_features)).astype(np.float32)
+    assert export_onnx(model, info, tmp_path / f"{name}.onnx", check, any_length=recipe.any_length) <= 1e-4
+    engine_model = EmotionModel(tmp_path / f"{name}.onnx", prefer="cpu")
+    assert engine_model.predict(check).shape == (4, 4)
+
+
+@pytest.mark.parametrize("name", ["vgg19", "resnet50", "inceptionv3"])
+def test_imagenet_backbones_build_from_scratch_for_a_log_mel_window(name):
+    from moodline.training.models import MODELS
+
+    model = MODELS[name].build(49, 64, 8)
+    assert model.output_shape == (None, 8)
+    assert model.predict(np.zeros((1, 49, 64), np.float32), verbose=0).sum() == pytest.approx(1.0, abs=1e-5)

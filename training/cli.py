@@ -1,0 +1,156 @@
+"""``moodline train`` and ``moodline evaluate``: the engine's command line hands these to :func:`main`.
+
+``evaluate`` runs an existing ONNX model through the engine (no TensorFlow needed); ``train``
+imports TensorFlow only once its arguments are known to be sound.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .corpora import CorpusError, load_corpus, parse_data_arg
+
+MODEL_NAMES = ("cnn2d", "cnn1d", "cnn_lstm", "vgg19", "resnet50", "inceptionv3")  # training.models.MODELS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="moodline", description="Train or evaluate Moodline emotion models.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    data_help = ("corpus as NAME=PATH, repeatable; NAME is ravdess, ravdess-speech, ravdess-song, ravdess-gender, "
+                 "tess, savee, crema-d, emodb, msp-improv, folder (a folder per label) or csv (path,label,speaker)")
+
+    train = commands.add_parser("train", help="train a model with speaker-independent evaluation, export ONNX")
+    train.add_argument("--data", action="append", required=True, metavar="NAME=PATH", help=data_help)
+    train.add_argument("--model", default="cnn2d", choices=MODEL_NAMES, help="architecture (default: cnn2d)")
+    train.add_argument("--epochs", type=int, default=40, help="epochs per training run (default: 40)")
+    train.add_argument("--cv", type=int, default=5, metavar="K", help="folds by speaker; 0 = no cross-validation (default: 5)")
+    train.add_argument("--holdout-speakers", nargs="+", default=[], metavar="SPEAKER",
+                       help="test on these speakers instead of cross-validating (e.g. 21 22 or ravdess:21)")
+    train.add_argument("--train-only", action="append", default=[], metavar="CORPUS",
+                       help="use this corpus for training only (corpora with fewer speakers than folds always are)")
+    train.add_argument("--out", type=Path, default=None, help="model file to write (default: runs/MODEL.onnx)")
+    train.add_argument("--window-s", type=float, default=2.0, help="window length in seconds (default: 2.0)")
+    train.add_argument("--augment", type=int, default=2, metavar="N", help="augmented copies per training clip (default: 2)")
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--learning-rate", type=float, default=2e-3)
+    train.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA", help="mixup strength; 0 = off (default: 0)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--weights", default=None, help="for vgg19/resnet50/inceptionv3: imagenet or a weights file")
+    train.add_argument("--cache", type=Path, default=Path("runs/cache"), help="feature cache folder (default: runs/cache)")
+    train.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes for feature extraction")
+    train.add_argument("--no-final", action="store_true", help="only evaluate; do not train and export the final model")
+
+    evaluate = commands.add_parser("evaluate", help="score an existing ONNX model on labelled corpora")
+    evaluate.add_argument("model", type=Path, help="ONNX model file")
+    evaluate.add_argument("--data", action="append", required=True, metavar="NAME=PATH", help=data_help)
+    evaluate.add_argument("--speakers", nargs="+", default=[], metavar="SPEAKER",
+                          help="only these speakers (e.g. the ones the model was not trained on)")
+    evaluate.add_argument("--report", type=Path, default=None, metavar="PREFIX",
+                          help="also write PREFIX.json, PREFIX.md and confusion PNGs")
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run ``train ...`` or ``evaluate ...``; 0 on success, 2 for a problem the user can fix."""
+    try:
+        args = _parser().parse_args(list(argv))
+    except SystemExit as exit_:  # argparse has printed usage and the error
+        return int(exit_.code or 0)
+    try:
+        return _train(args, argv) if args.command == "train" else _evaluate(args)
+    except (CorpusError, ValueError, OSError) as exc:
+        print(f"moodline {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from moodline.engine.errors import MoodlineError
+
+        from .export import ExportError
+        from .splits import SplitLeakError
+
+        if isinstance(exc, (MoodlineError, ExportError, SplitLeakError)):
+            print(f"moodline {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    data = [parse_data_arg(text) for text in args.data]
+    for name, path in data:  # fail on a bad path before TensorFlow takes seconds to load
+        load_corpus(name, path)
+    if args.epochs < 1:
+        raise ValueError("--epochs must be at least 1")
+    if args.cv == 1 or args.cv < 0:
+        raise ValueError("--cv must be 0 (none) or at least 2")
+    from .train import TrainOptions, train
+
+    out = args.out or Path("runs") / f"{args.model}.onnx"
+    options = TrainOptions(
+        data=data, model=args.model, epochs=args.epochs, cv=args.cv, holdout_speakers=args.holdout_speakers,
+        train_only=args.train_only, out=out, window_s=args.window_s, augment=args.augment,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, mixup=args.mixup, seed=args.seed, weights=args.weights,
+        cache_dir=args.cache, workers=args.workers, final=not args.no_final,
+        command="moodline " + " ".join(shlex.quote(a) for a in argv))
+    train(options)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from moodline.engine.model import EmotionModel
+
+    from . import evaluation
+    from .dataset import HOP_S, MIN_SPEECH_FRACTION, extract_windows
+    from .splits import holdout_split
+
+    model = EmotionModel(args.model)
+    info, names = model.info, list(model.info.labels)
+    clips, skipped = [], 0
+    for name, path in (parse_data_arg(text) for text in args.data):
+        corpus = load_corpus(name, path)
+        print(corpus.summary())
+        clips += corpus.clips
+    if args.speakers:  # resolved like --holdout-speakers, so "21" finds "ravdess:21"
+        wanted = set(holdout_split({c.speaker for c in clips}, args.speakers).test_speakers)
+        clips = [c for c in clips if c.speaker in wanted]
+    usable = [c for c in clips if c.label in names]
+    skipped = len(clips) - len(usable)
+    if skipped:
+        print(f"skipped {skipped} clips whose label the model does not have ({', '.join(sorted({c.label for c in clips} - set(names)))})")
+    if not usable:
+        raise ValueError("no clips left to evaluate")
+
+    windows = extract_windows(usable, info.features, info.window_s, 0, cache_dir=None, progress=sys.stderr.isatty())
+    mask = evaluation.speech_windows(windows.speech_fraction, windows.clip_index, MIN_SPEECH_FRACTION)
+    feats = windows.features[mask]
+    if model.fixed_frames is not None and feats.shape[1] != model.fixed_frames:
+        raise ValueError(f"{args.model}: takes {model.fixed_frames} frames, windows have {feats.shape[1]}")
+    probs = np.concatenate([model.predict(feats[i:i + 256]) for i in range(0, len(feats), 256)])
+    y = np.array([names.index(c.label) for c in usable])[windows.clip_index[mask]]
+    row = evaluation.score_predictions(probs, windows.clip_index[mask], y, windows.speech_fraction[mask],
+                                       names, MIN_SPEECH_FRACTION)
+    row.pop("_pred")
+    speakers = sorted({c.speaker for c in usable})
+    result: dict[str, Any] = {"name": "all", "test_speakers": speakers, **row}
+    print("\n" + evaluation.summary_table([result]))
+    print(f"\n{len(usable)} clips, {int(mask.sum())} windows of {info.window_s} s every {HOP_S} s; "
+          "window = each speech window alone, clip = mean of a clip's window probabilities")
+
+    if args.report:
+        prefix = args.report
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        report = {"model": str(args.model), "labels": names, "window_s": info.window_s, "hop_s": HOP_S,
+                  "min_speech_fraction": MIN_SPEECH_FRACTION, "splits": [result], "pooled": row, "figures": {}}
+        for level in ("clip", "window"):
+            figure = prefix.with_name(f"{prefix.name}.confusion-{level}.png")
+            evaluation.plot_confusion(row[level]["confusion"], names, figure, f"{args.model.name}: {level} level")
+            report["figures"][level] = figure.name
+        evaluation.write_json(report, prefix.with_name(prefix.name + ".json"))
+        text = [f"# Evaluation of `{args.model}`", "", *evaluation.evaluation_markdown(report)]
+        prefix.with_name(prefix.name + ".md").write_text("\n".join(text), encoding="utf-8")
+        print(f"wrote {prefix}.json, {prefix}.md")
+    return 0

@@ -1,0 +1,134 @@
+"""From clips to feature windows, cut exactly as the engine cuts them, computed once and cached.
+
+A clip is decoded with the engine's :func:`~moodline.engine.audio.load_audio`, run through the
+engine's :class:`~moodline.engine.windows.WindowSlicer` (same feature code, same window and
+hop, last window zero-padded) with the engine's WebRTC :class:`SpeechDetector`, so every
+training window is one the live engine could have classified. Variant 0 of a clip is the clip
+itself; variants 1..n are augmented copies (training only), each remembering its source clip
+so a split check can prove no copy of a test clip is trained on.
+
+Windows are cached per (clip, variant, settings) as ``.npz`` files under ``runs/cache/`` (or a
+folder the caller gives): feature extraction and augmentation are the slow part of a run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from moodline.engine.audio import load_audio
+from moodline.engine.features import FeatureSpec
+from moodline.engine.vad import SpeechDetector
+from moodline.engine.windows import WindowGrid, WindowSlicer
+
+from .augment import augmented_copy
+from .corpora import Clip
+
+HOP_S = 0.5  # the engine classifies a window every half second
+# The engine only classifies windows in which the VAD heard at least this share of speech, so
+# these are the windows worth learning from and the ones evaluation scores.
+MIN_SPEECH_FRACTION = 0.2
+
+
+@dataclass
+class WindowSet:
+    """Feature windows of many clips, with where each came from."""
+
+    clips: list[Clip]
+    features: np.ndarray  # (N, frames, n_features) float32
+    clip_index: np.ndarray  # (N,) int: which clip of ``clips`` the window was cut from
+    variant: np.ndarray  # (N,) int: 0 = the clip as recorded, k > 0 = augmented copy k
+    speech_fraction: np.ndarray  # (N,) float
+
+    def select(self, mask: np.ndarray) -> "WindowSet":
+        return WindowSet(self.clips, self.features[mask], self.clip_index[mask], self.variant[mask],
+                         self.speech_fraction[mask])
+
+
+def clip_windows(samples: np.ndarray, grid: WindowGrid) -> tuple[np.ndarray, np.ndarray]:
+    """All windows of one clip as the engine cuts them: features ``(n, frames, F)``, speech fractions ``(n,)``."""
+    slicer = WindowSlicer(grid, SpeechDetector(grid.spec.sample_rate_hz))
+    windows = slicer.push(samples) + slicer.flush()
+    feats = np.stack([w.features for w in windows]).astype(np.float32)
+    return feats, np.array([w.speech_fraction for w in windows], dtype=np.float32)
+
+
+def _cache_name(clip: Clip, variant: int, spec: FeatureSpec, window_s: float, seed: int) -> str:
+    settings = json.dumps([spec.sample_rate_hz, spec.to_dict(), window_s, HOP_S, seed, variant,
+                           str(clip.path.resolve()), 2])
+    return hashlib.sha1(settings.encode()).hexdigest()[:20] + ".npz"
+
+
+def _variant_samples(samples: np.ndarray, clip: Clip, variant: int, rate_hz: int, seed: int) -> np.ndarray:
+    if variant == 0:
+        return samples
+    # Seeded by clip and variant, so a copy is the same in every run and on every fold.
+    rng = np.random.default_rng([seed, variant, zlib.crc32(clip.key.encode())])
+    return augmented_copy(samples, rng, rate_hz)
+
+
+def _extract_one(job: tuple) -> list[tuple[np.ndarray, np.ndarray]]:
+    clip, variants, spec, window_s, seed, cache_dir = job
+    grid = WindowGrid.for_seconds(spec, window_s, HOP_S)
+    out, samples = [], None
+    for variant in variants:
+        cached = Path(cache_dir) / _cache_name(clip, variant, spec, window_s, seed) if cache_dir else None
+        if cached is not None and cached.exists():
+            with np.load(cached) as data:
+                out.append((data["features"], data["speech_fraction"]))
+            continue
+        if samples is None:
+            samples = load_audio(clip.path, spec.sample_rate_hz)
+        feats, speech = clip_windows(_variant_samples(samples, clip, variant, spec.sample_rate_hz, seed), grid)
+        if cached is not None:
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(tmp, features=feats, speech_fraction=speech)
+            os.replace(tmp, cached)
+        out.append((feats, speech))
+    return out
+
+
+def extract_windows(clips: Sequence[Clip], spec: FeatureSpec, window_s: float, n_augmented: dict[str, int] | int = 0,
+                    seed: int = 0, cache_dir: str | os.PathLike | None = None, workers: int = 1,
+                    progress: bool = True) -> WindowSet:
+    """Windows of every clip (variant 0) plus ``n_augmented`` augmented copies of each.
+
+    ``n_augmented`` may be a number for all clips or a per-corpus dict. ``workers`` > 1 decodes
+    and augments in that many processes.
+    """
+    if cache_dir is not None:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    counts = n_augmented if isinstance(n_augmented, dict) else {}
+    jobs = [(clip, list(range(1 + counts.get(clip.corpus, n_augmented if isinstance(n_augmented, int) else 0))),
+             spec, window_s, seed, None if cache_dir is None else str(cache_dir)) for clip in clips]
+    if workers > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            results = list(_progress(pool.imap(_extract_one, jobs, chunksize=8), len(jobs), progress))
+    else:
+        results = list(_progress(map(_extract_one, jobs), len(jobs), progress))
+
+    feats, clip_index, variant, speech = [], [], [], []
+    for i, (job, per_variant) in enumerate(zip(jobs, results)):
+        for v, (f, s) in zip(job[1], per_variant):
+            feats.append(f)
+            speech.append(s)
+            clip_index.append(np.full(len(f), i))
+            variant.append(np.full(len(f), v))
+    return WindowSet(list(clips), np.concatenate(feats), np.concatenate(clip_index), np.concatenate(variant),
+                     np.concatenate(speech))
+
+
+def _progress(iterable, total: int, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc="features", unit="clip", leave=False)

@@ -1,0 +1,268 @@
+"""Scoring: accuracy, unweighted average recall (UAR), macro-F1, per-class precision and recall,
+confusion matrices, and the JSON + Markdown report and model card written next to a model.
+
+Two levels are scored and always named: *window* (each speech window the engine would classify,
+on its own) and *clip* (the mean of a clip's speech-window probabilities, one decision per
+recording). Only numpy here; matplotlib is imported when a figure is drawn.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+LICENCES = {
+    "ravdess": "RAVDESS, Livingstone & Russo (2018), PLoS ONE 13(5): e0196391; CC BY-NC-SA 4.0",
+    "tess": "TESS, Dupuis & Pichora-Fuller (2010), University of Toronto; CC BY-NC-ND 4.0",
+    "savee": "SAVEE, Haq & Jackson (2009), University of Surrey; free for research use",
+    "crema_d": "CREMA-D, Cao et al. (2014), IEEE Trans. Affective Computing; ODbL 1.0",
+    "emodb": "EmoDB, Burkhardt et al. (2005), Interspeech; see the corpus's terms",
+    "msp_improv": "MSP-IMPROV, Busso et al. (2017); academic licence from UT Dallas",
+    "folder": "your own data",
+    "csv": "your own data",
+}
+
+
+def score(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, UAR, macro-F1, per-class precision/recall/support and the confusion matrix.
+
+    UAR and macro-F1 average over the classes present in ``y_true`` (a class a test set does
+    not contain has no recall to average).
+    """
+    n = len(labels)
+    confusion = np.zeros((n, n), dtype=np.int64)
+    np.add.at(confusion, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    support = confusion.sum(axis=1)
+    predicted = confusion.sum(axis=0)
+    hits = np.diag(confusion)
+    recall = np.divide(hits, support, out=np.zeros(n), where=support > 0)
+    precision = np.divide(hits, predicted, out=np.zeros(n), where=predicted > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(n), where=precision + recall > 0)
+    present = support > 0
+    return {
+        "n": int(support.sum()),
+        "accuracy": float(hits.sum() / max(1, support.sum())),
+        "uar": float(recall[present].mean()) if present.any() else 0.0,
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "per_class": {label: {"precision": float(precision[i]), "recall": float(recall[i]), "support": int(support[i])}
+                      for i, label in enumerate(labels)},
+        "confusion": confusion.tolist(),
+    }
+
+
+def clip_probabilities(window_probs: np.ndarray, clip_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean window probabilities per clip: ``(clip ids, (n_clips, labels))``."""
+    clips, inverse = np.unique(clip_index, return_inverse=True)
+    sums = np.zeros((len(clips), window_probs.shape[1]))
+    np.add.at(sums, inverse, window_probs)
+    return clips, sums / np.bincount(inverse)[:, None]
+
+
+def speech_windows(speech_fraction: np.ndarray, clip_index: np.ndarray, min_fraction: float) -> np.ndarray:
+    """Mask of windows the engine would classify; a clip with none keeps all its windows
+    (so every clip still gets a clip-level decision)."""
+    mask = speech_fraction >= min_fraction
+    has_speech = np.zeros(clip_index.max() + 1 if len(clip_index) else 0, dtype=bool)
+    has_speech[clip_index[mask]] = True
+    return mask | ~has_speech[clip_index]
+
+
+def score_predictions(probs: np.ndarray, clip_index: np.ndarray, y: np.ndarray, speech_fraction: np.ndarray,
+                      names: Sequence[str], min_fraction: float) -> dict[str, Any]:
+    """Scores at both levels. Window level counts only real speech windows; clip level averages
+    the probabilities of the windows given (speech windows, or all for a clip with none)."""
+    speech = speech_fraction >= min_fraction
+    clips, clip_probs = clip_probabilities(probs, clip_index)
+    clip_y = np.array([y[clip_index == c][0] for c in clips])
+    return {
+        "window": score(y[speech], probs[speech].argmax(1), names),
+        "clip": score(clip_y, clip_probs.argmax(1), names),
+        "_pred": (y[speech], probs[speech].argmax(1), clip_y, clip_probs.argmax(1)),
+    }
+
+
+def summary_table(rows: Sequence[dict[str, Any]]) -> str:
+    """A fixed-width table: one row per fold (``name``, ``window``, ``clip`` scores, ``speakers``)."""
+    head = f"{'split':<9} {'test speakers':<28} {'win acc':>7} {'win UAR':>7} {'win F1':>7} " \
+           f"{'clip acc':>8} {'clip UAR':>8} {'clip F1':>7}"
+    lines = [head, "-" * len(head)]
+    for row in rows:
+        w, c = row["window"], row["clip"]
+        speakers = ",".join(s.split(":", 1)[-1] for s in row.get("test_speakers", []))
+        lines.append(f"{row['name']:<9} {speakers[:28]:<28} {w['accuracy']:7.1%} {w['uar']:7.1%} {w['macro_f1']:7.1%} "
+                     f"{c['accuracy']:8.1%} {c['uar']:8.1%} {c['macro_f1']:7.1%}")
+    return "\n".join(lines)
+
+
+def plot_confusion(confusion: Sequence[Sequence[int]], labels: Sequence[str], path: str | os.PathLike, title: str) -> None:
+    """Row-normalised confusion matrix (recall per true class) as a PNG, counts in each cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = np.asarray(confusion, dtype=float)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(labels), 0.6 + 0.65 * len(labels)), dpi=100)
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{rates[i, j]:.0%}\n{int(counts[i, j])}", ha="center", va="center", fontsize=7,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_json(report: dict[str, Any], path: str | os.PathLike) -> None:
+    Path(path).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _score_rows(rows: Sequence[dict[str, Any]]) -> list[str]:
+    out = ["| split | test speakers | window acc | window UAR | window macro-F1 | clip acc | clip UAR | clip macro-F1 |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for row in rows:
+        w, c = row["window"], row["clip"]
+        speakers = ", ".join(s.split(":", 1)[-1] for s in row.get("test_speakers", []))
+        out.append(f"| {row['name']} | {speakers} | {_pct(w['accuracy'])} | {_pct(w['uar'])} | {_pct(w['macro_f1'])} "
+                   f"| {_pct(c['accuracy'])} | {_pct(c['uar'])} | {_pct(c['macro_f1'])} |")
+    return out
+
+
+def _per_class_rows(window: dict[str, Any], clip: dict[str, Any]) -> list[str]:
+    out = ["| emotion | window precision | window recall | clip precision | clip recall | test clips |",
+           "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for label, w in window["per_class"].items():
+        c = clip["per_class"][label]
+        out.append(f"| {label} | {_pct(w['precision'])} | {_pct(w['recall'])} | {_pct(c['precision'])} "
+                   f"| {_pct(c['recall'])} | {c['support']} |")
+    return out
+
+
+def evaluation_markdown(report: dict[str, Any]) -> list[str]:
+    """The figures part of a report as Markdown lines (per split, mean, per class, confusion)."""
+    lines = [
+        "Scores are percentages. *Window*: each speech window (the windows the engine classifies, "
+        f"{report['window_s']} s every {report['hop_s']} s with at least "
+        f"{report['min_speech_fraction']:.0%} speech) scored on its own. *Clip*: the mean of a "
+        "recording's speech-window probabilities, one decision per recording. "
+        "UAR = unweighted average recall (mean of per-class recalls; chance = 1 / classes).",
+        "",
+        *_score_rows(report["splits"] + ([report["mean"]] if "mean" in report else [])),
+        "",
+    ]
+    if "mean" in report:
+        m = report["mean"]
+        lines += [f"Mean ± standard deviation over {len(report['splits'])} folds: window UAR "
+                  f"{_pct(m['window']['uar'])} ± {_pct(m['window_uar_std'])}, clip UAR {_pct(m['clip']['uar'])} ± "
+                  f"{_pct(m['clip_uar_std'])}.", ""]
+    pooled = report["pooled"]
+    lines += ["Per class, pooled over all test splits:", "", *_per_class_rows(pooled["window"], pooled["clip"]), ""]
+    for level in ("clip", "window"):
+        if report.get("figures", {}).get(level):
+            lines += [f"![{level}-level confusion matrix]({report['figures'][level]})", ""]
+    return lines
+
+
+def _limits(report: dict[str, Any]) -> list[str]:
+    names = {c["name"] for c in report["corpora"]}
+    acted = names & {"ravdess", "tess", "savee", "crema_d", "emodb"}
+    lines = []
+    if acted:
+        lines.append(
+            f"- Trained on acted emotional speech ({', '.join(sorted(acted))}): short read sentences by "
+            "actors in quiet studios. Spontaneous speech, other languages and accents, children, noisy rooms "
+            "and far microphones will score lower than the figures above.")
+    if "ravdess" in names and not any(c["train_only"] for c in report["corpora"] if c["name"] == "ravdess"):
+        lines.append(
+            "- The test actors were never heard in training, but they speak the same two RAVDESS sentences "
+            "in the same studio as the training actors: the figures are an upper bound for real use.")
+    return lines
+
+
+def model_card(report: dict[str, Any]) -> str:
+    """The model card (Markdown) generated from a training report."""
+    labels = report["labels"]
+    final = report.get("final", {})
+    lines = [
+        f"# Moodline model `{report['name']}`",
+        "",
+        f"A {report['model']} speech emotion classifier for Moodline, exported to ONNX with its feature, "
+        "window and normalisation settings in the file's metadata. Generated by `moodline train` "
+        f"on {report['created']}.",
+        "",
+        "## Rebuild it",
+        "",
+        "```",
+        report["command"],
+        "```",
+        "",
+        f"Run from the project root. Seed {report['seed']}; {report['machine']}. Total time "
+        f"{report['train_minutes']:.0f} min for the {len(report['splits'])} evaluation run(s) and the final model, "
+        "with features already in the cache (`runs/cache/`; the first run computes them, a few minutes more).",
+        "",
+        "## Model",
+        "",
+        f"- Output classes ({len(labels)}): {', '.join(labels)}.",
+        f"- Input: {report['features']['kind']} features, {json.dumps(report['features'])} at "
+        f"{report['sample_rate_hz']} Hz; windows of {report['window_s']} s every {report['hop_s']} s, "
+        "cut by the engine's own `WindowSlicer`; per-band standardisation stored in the metadata.",
+    ]
+    if final:
+        lines += [
+            f"- File: {final['file_bytes'] / 1e6:.2f} MB, {final['parameters']:,} parameters; "
+            f"{final['inference_ms_per_window']:.2f} ms per window on one CPU core (onnxruntime, batch of one, "
+            f"median of {final['timing_runs']} runs).",
+            f"- Export parity: max |Keras − onnxruntime| = {final['parity_max_abs_diff']:.1e} on "
+            f"{final['parity_windows']} windows (limit 1e-4).",
+        ]
+    lines += [
+        "",
+        "## Data",
+        "",
+        *[f"- {c['summary']}" + (" — training only" if c["train_only"] else "") for c in report["corpora"]],
+        "",
+        f"- Augmentation (training clips only): {report['augmentation']}",
+        "",
+        "## Evaluation protocol",
+        "",
+        report["protocol"],
+        "",
+        "## Results",
+        "",
+        *evaluation_markdown(report),
+        *([*report["notes"], ""] if report.get("notes") else []),
+        "## Intended use",
+        "",
+        "Showing how the emotional tone of a voice changes over time in Moodline's timeline, for "
+        "exploration, teaching and research prototypes. The label is the emotion an acted clip was "
+        "*meant* to express; the model reports what a voice sounds like, not what a person feels.",
+        "",
+        "## Limits",
+        "",
+        *_limits(report),
+        "- Not for decisions about people (hiring, health, policing, lie detection): acted-emotion "
+        "accuracy says nothing about such uses, and the error rates above would be unacceptable there.",
+        "",
+        "## Licences",
+        "",
+        "The model is derived from the corpora below; their terms travel with it."
+        + (" Some are licensed for non-commercial use only, so this model is for non-commercial use."
+           if any(c["name"] in ("ravdess", "tess") for c in report["corpora"]) else ""),
+        "",
+        *[f"- {LICENCES.get(c['name'], c['name'])}" for c in report["corpora"]],
+        "",
+    ]
+    return "\n".join(lines)

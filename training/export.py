@@ -1,0 +1,93 @@
+"""Keras → ONNX with the engine's metadata contract, checked before anything is written.
+
+The exported graph takes normalised features ``(batch, frames, features)`` (``frames``
+symbolic when the model accepts any window length) and returns probabilities. The file is
+written only if onnxruntime reproduces Keras on a real batch to within ``1e-4`` and the
+engine's own :class:`~moodline.engine.model.EmotionModel` accepts it.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from moodline.engine.model import EmotionModel, ModelInfo
+
+PARITY_TOLERANCE = 1e-4
+OPSET = 17
+
+
+class ExportError(Exception):
+    """The exported model does not behave like the trained one; nothing was written."""
+
+
+def _to_onnx(model, frames: int | None, n_features: int):
+    import tensorflow as tf
+    import tf2onnx
+
+    signature = (tf.TensorSpec((None, frames, n_features), tf.float32, name="features"),)
+    try:
+        proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)
+    except Exception:  # Keras 3 models sometimes trip from_keras; a traced function always works
+        function = tf.function(lambda x: model(x, training=False), input_signature=signature)
+        proto, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=OPSET)
+    return proto
+
+
+def export_onnx(model, info: ModelInfo, path: str | os.PathLike, check_windows: np.ndarray,
+                any_length: bool = True) -> float:
+    """Write ``model`` to ``path`` as ONNX carrying ``info.to_metadata()``; return the parity error.
+
+    ``check_windows`` are *normalised* feature windows ``(n, frames, features)``; Keras and
+    onnxruntime must agree on them to within :data:`PARITY_TOLERANCE` or :class:`ExportError`
+    is raised and ``path`` is left untouched.
+    """
+    import onnx
+    import onnxruntime as ort
+
+    frames = None if any_length else info.window_frames
+    proto = _to_onnx(model, frames, info.features.n_features)
+    onnx.helper.set_model_props(proto, info.to_metadata())
+    data = proto.SerializeToString()
+
+    x = np.asarray(check_windows, dtype=np.float32)
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    onnx_probs = session.run(None, {session.get_inputs()[0].name: x})[0]
+    keras_probs = np.asarray(model(x, training=False))
+    diff = float(np.max(np.abs(onnx_probs - keras_probs)))
+    if not diff <= PARITY_TOLERANCE:
+        raise ExportError(f"ONNX and Keras disagree by {diff:.2e} (limit {PARITY_TOLERANCE:g}); {path} not written")
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a model is for everyone to read
+    try:
+        EmotionModel(tmp, prefer="cpu")  # the engine's contract check, before the file is in place
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return diff
+
+
+def inference_ms_per_window(path: str | os.PathLike, runs: int = 300) -> float:
+    """Median milliseconds to classify one window (batch of one) on one CPU core, through the engine."""
+    model = EmotionModel(path, prefer="cpu", threads=1)
+    frames = model.fixed_frames or model.info.window_frames
+    window = np.random.default_rng(0).normal(-40, 15, (1, frames, model.info.features.n_features)).astype(np.float32)
+    for _ in range(20):
+        model.predict(window)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        model.predict(window)
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
