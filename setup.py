@@ -39,7 +39,7 @@ setup(
         "moodline.assets": "assets",
     },
     package_data={
-        "moodline.models": ["*.onnx", "*.md"],
+        "moodline.models": ["*.onnx", "*.md", "*.png", "*.json"],
         "moodline.assets": ["*.png", "*.svg", "*.json", "*.flac", "*.md", "*.txt", "icons/*.svg"],
     },
     install_requires=[
@@ -56,7 +56,7 @@ setup(
         "threadpoolctl>=3.1",
     ],
     extras_require={
-        "train": ["tensorflow>=2.15", "tf2onnx>=1.16", "matplotlib>=3.7", "librosa>=0.10"],
+        "train": ["tensorflow>=2.15", "tf2onnx>=1.16", "onnx>=1.15", "matplotlib>=3.7", "librosa>=0.10"],
         # librosa: the reference the engine's own feature code is checked against.
         "test": ["pytest>=7.4", "pytest-qt>=4.2", "onnx>=1.15", "librosa>=0.10"],
     },

@@ -22,6 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
+from moodline.engine.analysis import AnalysisSettings
 from moodline.engine.audio import load_audio
 from moodline.engine.features import FeatureSpec
 from moodline.engine.vad import SpeechDetector
@@ -30,10 +31,11 @@ from moodline.engine.windows import WindowGrid, WindowSlicer
 from .augment import augmented_copy
 from .corpora import Clip
 
-HOP_S = 0.5  # the engine classifies a window every half second
-# The engine only classifies windows in which the VAD heard at least this share of speech, so
-# these are the windows worth learning from and the ones evaluation scores.
-MIN_SPEECH_FRACTION = 0.2
+# Windows are cut and gated exactly as the engine's defaults do: a window every hop, and only
+# windows in which the VAD heard at least this share of speech are classified, so these are
+# the windows worth learning from and the ones evaluation scores.
+HOP_S = AnalysisSettings().hop_s
+MIN_SPEECH_FRACTION = AnalysisSettings().min_speech_fraction
 
 
 @dataclass
