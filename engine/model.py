@@ -243,4 +243,12 @@ class EmotionModel:
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Probabilities ``(batch, labels)`` for normalised-on-the-way features ``(batch, frames, features)``."""
         x = self.info.normalization.apply(np.asarray(windows, dtype=np.float32))
-        return self.session.run([self._output], {self._input: x.astype(np.float32, copy=False)})[0]
+        try:
+            probs = self.session.run([self._output], {self._input: x.astype(np.float32, copy=False)})[0]
+        except Exception as exc:  # e.g. a window too short for the model's pooling layers
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{self.path}: the model failed on windows of {x.shape[1]} frames ({first})") from None
+        if not np.all(np.isfinite(probs)):  # never turn NaN into a confident-looking label
+            raise ModelError(f"{self.path}: the model failed on windows of {x.shape[1]} frames "
+                             "(it returned non-finite probabilities)")
+        return probs

@@ -2,6 +2,8 @@
 
 ``tiny``: mean of each feature over time → linear layer → softmax. Its weights can be chosen,
 so a test can build a model whose answer it knows (e.g. "high" for energy in high mel bands).
+``flat``: a linear layer over the whole flattened window; it declares a dynamic time axis
+but only runs at its own window length (a broken model, for error tests).
 ``cnn``: three 3×3 conv layers with pooling, global average pooling and a dense layer —
 about as costly per window as the default model is designed to be; for benchmarks.
 """
@@ -75,6 +77,15 @@ def make_model(
             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
         ]
         inits += [_init("dw", rng.normal(0, 0.1, (64, n_labels))), _init("db", np.zeros(n_labels))]
+    elif kind == "flat":  # flattens the window: claims any length, works only at its own
+        n_in = info.window_frames * n_features
+        nodes = [
+            helper.make_node("Reshape", ["features", "shape"], ["flat"]),
+            helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        ]
+        inits = [_init("w", rng.normal(0, 0.01, (n_in, n_labels)) if weights is None else weights),
+                 numpy_helper.from_array(np.array([0, -1], dtype=np.int64), "shape")]
     else:
         raise ValueError(kind)
     graph = helper.make_graph(nodes, "moodline_test", [x], [y], inits)

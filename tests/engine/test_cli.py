@@ -125,3 +125,10 @@ def test_console_script_analyses_without_importing_tensorflow(files, model_path)
     result = subprocess.run([str(exe), "analyze", str(files / "nothing.wav")], capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) >= 1
+
+
+def test_a_window_too_short_for_the_model_is_one_clear_line(run, files, tmp_path):
+    flat = make_model(tmp_path / "flat.onnx", kind="flat", window_s=2.0)
+    code, _, err = run("analyze", str(files / "talk.wav"), "--model", str(flat), "--window", "1.0", model=False)
+    assert code == 2
+    assert "flat.onnx: the model failed on windows of 97 frames" in err and "Traceback" not in err

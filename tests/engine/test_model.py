@@ -65,6 +65,12 @@ def test_a_malformed_key_is_refused_naming_it(tmp_path, key, value):
     assert "\n" not in str(error.value)
 
 
+def test_a_model_returning_nan_is_refused_rather_than_labelled(tmp_path):
+    model = EmotionModel(make_model(tmp_path / "nan.onnx", weights=np.full((64, 8), np.nan)))
+    with pytest.raises(ModelError, match="nan.onnx: the model failed on windows of 10 frames .*non-finite"):
+        model.predict(np.zeros((2, 10, 64), np.float32))
+
+
 def test_input_shape_disagreeing_with_metadata_is_refused(tmp_path):
     with pytest.raises(ModelError, match="'window_s'"):
         EmotionModel(make_model(tmp_path / "a.onnx", dynamic_frames=False, frames=50))
