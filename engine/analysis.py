@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -132,7 +132,3 @@ def analyze_file(
     timeline.duration_s = slicer.samples_received / rate
     return timeline
 
-
-def with_overrides(settings: AnalysisSettings, **changes) -> AnalysisSettings:
-    """``settings`` with the given fields replaced, ignoring ``None`` values."""
-    return replace(settings, **{k: v for k, v in changes.items() if v is not None})

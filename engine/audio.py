@@ -15,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .errors import AudioError
+from .errors import AudioError, first_line
 
 # Extensions we offer when walking folders; anything libsndfile or FFmpeg decodes is accepted
 # when named directly.
@@ -25,15 +25,6 @@ AUDIO_EXTENSIONS = frozenset({
 })
 _LIBSNDFILE_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64"})
 BLOCK_S = 10.0  # decode this many seconds at a time
-
-
-def _first_line(exc: BaseException) -> str:
-    """The gist of a decoder's error, without the file name it repeats."""
-    text = str(exc).strip()
-    text = text.splitlines()[0] if text else type(exc).__name__
-    if text.startswith("Error opening") and "': " in text:
-        text = text.split("': ", 1)[1]
-    return text.rstrip(".")
 
 
 class _Resampler:
@@ -58,7 +49,7 @@ def _soundfile_blocks(path: Path, block_s: float) -> tuple[int, Iterator[np.ndar
     try:
         handle = sf.SoundFile(str(path))
     except sf.LibsndfileError as exc:
-        raise AudioError(f"{path}: not a readable audio file ({_first_line(exc).lower()})") from None
+        raise AudioError(f"{path}: not a readable audio file ({first_line(exc).lower()})") from None
     frames = max(1, int(block_s * handle.samplerate))
 
     def blocks() -> Iterator[np.ndarray]:
@@ -68,7 +59,7 @@ def _soundfile_blocks(path: Path, block_s: float) -> tuple[int, Iterator[np.ndar
                 try:
                     block = handle.read(frames, dtype="float32", always_2d=True)
                 except (sf.LibsndfileError, RuntimeError) as exc:
-                    raise AudioError(f"{path}: corrupt or truncated ({_first_line(exc)})") from None
+                    raise AudioError(f"{path}: corrupt or truncated ({first_line(exc)})") from None
                 if len(block) == 0:
                     break
                 read += len(block)

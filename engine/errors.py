@@ -1,6 +1,16 @@
 """The one error type the command line turns into a single line on stderr."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The gist of a library's error for a one-line message: its first line, without the
+    file name libsndfile repeats."""
+    text = str(exc).strip()
+    text = text.splitlines()[0] if text else type(exc).__name__
+    if text.startswith("Error opening") and "': " in text:
+        text = text.split("': ", 1)[1]
+    return text.rstrip(".")
+
+
 class MoodlineError(Exception):
     """A problem a user can act on: the message names the file (or key) and what is wrong."""
 

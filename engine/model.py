@@ -33,7 +33,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import ModelError
+from .errors import ModelError, first_line
 from .features import FeatureSpec
 
 FORMAT_VERSION = 1
@@ -208,8 +208,7 @@ class EmotionModel:
         except ValueError:
             raise ModelError(f"{name}: unknown execution provider preference {prefer!r}") from None
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/... types
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"{name}: not a loadable ONNX model ({first})") from None
+            raise ModelError(f"{name}: not a loadable ONNX model ({first_line(exc)})") from None
         self.provider = self.session.get_providers()[0]
         props = self.session.get_modelmeta().custom_metadata_map
         self.info = ModelInfo.from_metadata(props, name)
@@ -225,9 +224,8 @@ class EmotionModel:
             raise ModelError(f"{name}: input shape {shape} is not (batch, frames, features)")
         frames, n_features = shape[1], shape[2]
         if n_features != info.features.n_features:
-            key = "features"
             raise ModelError(
-                f"{name}: input has {n_features} features per frame but metadata key '{key}' "
+                f"{name}: input has {n_features} features per frame but metadata key 'features' "
                 f"gives {info.features.n_features}")
         if isinstance(frames, int) and frames != info.window_frames:
             raise ModelError(
@@ -246,8 +244,8 @@ class EmotionModel:
         try:
             probs = self.session.run([self._output], {self._input: x.astype(np.float32, copy=False)})[0]
         except Exception as exc:  # e.g. a window too short for the model's pooling layers
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"{self.path}: the model failed on windows of {x.shape[1]} frames ({first})") from None
+            raise ModelError(
+                f"{self.path}: the model failed on windows of {x.shape[1]} frames ({first_line(exc)})") from None
         if not np.all(np.isfinite(probs)):  # never turn NaN into a confident-looking label
             raise ModelError(f"{self.path}: the model failed on windows of {x.shape[1]} frames "
                              "(it returned non-finite probabilities)")
