@@ -81,10 +81,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         root = Path(arg)
         if not root.exists():
             failures.append(f"{root}: no such file or folder")
-        elif root.is_dir() and not (files := find_audio_files(root)):
+            continue
+        files = find_audio_files(root)  # walks a folder once
+        if not files:
             failures.append(f"{root}: no audio files in this folder")
-        else:
-            jobs += [(f, root) for f in find_audio_files(root)]
+        jobs += [(f, root) for f in files]
     for failure in failures:
         print(f"moodline: {failure}", file=sys.stderr)
 
@@ -274,9 +275,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     offered = onnxruntime.get_available_providers()
     try:
         model = _load_model(args.model)
-    except MoodlineError as exc:
+    except MoodlineError:
         print(f"Execution providers offered by onnxruntime: {', '.join(offered)}")
-        raise exc
+        raise
     usable = ["CPUExecutionProvider"]
     if "CUDAExecutionProvider" in offered:
         probe = EmotionModel(model.path, prefer="cuda")
