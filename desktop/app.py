@@ -1,11 +1,14 @@
-"""Starting the desktop app: ``moodline`` with no subcommand calls :func:`main`."""
+"""Starting the desktop app: ``moodline`` with no subcommand (or window options) calls :func:`main`."""
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from pathlib import Path
 from typing import Sequence
+
+EXIT_FAILED = 2
 
 DARK = {
     "Window": "#1f2328", "WindowText": "#e8eaed", "Base": "#15181c", "AlternateBase": "#1f2328",
@@ -24,8 +27,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--aid", action="store_true", help="open the conversation-aid view")
     p.add_argument("--sessions-dir", metavar="DIR", help="where live sessions are saved")
     p.add_argument("--settings-file", metavar="INI", help=argparse.SUPPRESS)  # tests: private settings
+    # Hidden, for tests and CI: quit once every --open/--start request is carried out (exit 2
+    # if the window then shows an error), and write what the window shows on quitting.
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+    p.add_argument("--quit-when-ready", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--dump-timeline", metavar="FILE", help=argparse.SUPPRESS)
     return p
+
+
+def write_shown(window, path: str) -> None:
+    """Write what ``window`` shows as JSON: the timeline (as ``moodline analyze --format json``
+    prints it) with its source, session folder and seconds of audio held for playback, the
+    aid's word, and any error message."""
+    from moodline.engine.errors import MoodlineError
+    from moodline.engine.fileio import atomic_write
+
+    timeline = window.current_timeline()
+    recording = window.recording
+    data = timeline.to_json_dict(recording.source if recording else None) if timeline else {"timeline": None}
+    data["folder"] = str(recording.folder) if recording and recording.folder else None
+    data["audio_s"] = len(recording.audio) / recording.sample_rate_hz \
+        if recording and recording.audio is not None else None
+    data["aid"] = window.aid.word.text() if window.aid is not None else None
+    data["error"] = window.banner.text() if window.banner.kind == "error" else None
+    try:
+        atomic_write(path, json.dumps(data, indent=1) + "\n")
+    except MoodlineError as exc:  # called from a Qt slot: report, never raise
+        print(f"moodline: {exc}", file=sys.stderr)
 
 
 def apply_theme(app) -> None:
@@ -72,21 +100,42 @@ def main(argv: Sequence[str] | None = None) -> int:
                         sessions_root=Path(args.sessions_dir) if args.sessions_dir else None)
     window.show()
     tune_gc()
+    # Requests made while the model loads wait for it (the status bar says so).
     if args.open:
-        QTimer.singleShot(0, lambda: window.open_path(args.open))
+        window.request_open(args.open)
     if args.start:
-        QTimer.singleShot(0, window.start)
+        window.request_start()
     if args.aid:
         QTimer.singleShot(0, window.toggle_aid)
     if args.quit_after:
         QTimer.singleShot(round(args.quit_after * 1000), window.close)
-    # Ctrl-C in the terminal (or SIGTERM) closes the window properly, finishing the session.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: window.close())
+    if args.dump_timeline:
+        window.closing.connect(lambda: write_shown(window, args.dump_timeline))
+    failed: list[str] = []
+    if args.quit_when_ready:
+        def quit_if_ready() -> None:
+            if window.ready and window.isVisible():
+                if window.banner.kind == "error":
+                    failed.append(window.banner.text())
+                window.close()
+
+        ready_timer = QTimer(window)
+        ready_timer.timeout.connect(quit_if_ready)
+        ready_timer.start(100)
+    # Ctrl-C in the terminal, SIGTERM (kill, logout) and SIGHUP (the terminal closed) close the
+    # window properly, finishing the session. Windows has no SIGHUP.
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            signal.signal(number, lambda *_: window.close())
     wake = QTimer()
     wake.timeout.connect(lambda: None)  # lets Python run signal handlers during Qt's loop
     wake.start(200)
-    return app.exec_()
+    code = app.exec_()
+    if failed:
+        print(f"moodline: {failed[0]}", file=sys.stderr)
+        return code or EXIT_FAILED
+    return code
 
 
 if __name__ == "__main__":

@@ -9,28 +9,29 @@ that the live session is healthy, moves the playback cursor and redraws the plot
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
+from collections import deque
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-from PyQt5.QtCore import QSettings, Qt, QTimer
+from PyQt5.QtCore import QSettings, Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (QAction, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
                              QProgressBar, QPushButton, QToolBar, QVBoxLayout, QWidget)
 
 from moodline.engine.errors import MoodlineError
 from moodline.engine.model import CUDA, EmotionModel, default_model_path
+from moodline.engine.session import (Recording, export_wav, open_session, save_as_session,
+                                     save_session_copy, session_folder_of)
 from moodline.engine.timeline import Timeline, TimelinePoint
 
 from .live import LiveSession, SourceFactory, microphone
 from .palette import Palette
 from .player import AudioPlayer
 from .readout import EMOTION, LISTENING, NO_SPEECH, Readout, readout_for
-from .recording import (Recording, analyze_recording, export_wav, open_session, save_as_session,
-                        waveform_envelope)
+from .recording import analyze_recording, waveform_envelope
 from .series import TimelineSeries
-from .session import save_session_copy, session_folder_of
-from .settings import DesktopSettings, load_settings, save_settings
+from .settings import DesktopSettings, load_settings, make_store_private, save_settings
 from .widgets.aid_view import ConversationAidView
 from .widgets.banner import MessageBanner
 from .widgets.device_picker import DevicePicker
@@ -51,17 +52,10 @@ EXPORT_FILTERS = {
 
 
 def scan_input_devices():
-    """Input devices, looking afresh (PortAudio only notices new devices when restarted)."""
-    import sounddevice as sd
-
+    """Input devices, looking afresh for ones plugged in since the last look."""
     from moodline.engine import sources
 
-    try:
-        sd._terminate()
-        sd._initialize()
-    except Exception:  # a stream is open: list what PortAudio already knows
-        pass
-    return sources.input_devices()
+    return sources.input_devices(rescan=True)
 
 
 def load_model(path: str) -> EmotionModel:
@@ -85,18 +79,33 @@ def open_and_prepare(folder):
     return prepare(open_session(folder))
 
 
+@dataclass
+class QueuedRequest:
+    """Something asked of the window before it could do it (``moodline --open FILE`` or
+    ``--start`` while the model loads); carried out, in order, as soon as it can be."""
+
+    what: str  # for the status bar while it waits: "open talk.wav"
+    run: Callable[[], None]
+    needs_devices: bool = False  # waits for the device list too (Start does)
+
+
 def _clock(seconds: float) -> str:
     m, s = divmod(int(seconds), 60)
     return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
 
 
 class MainWindow(QMainWindow):
+    # Emitted while closing, once a live session is finished and before the aid view closes:
+    # the window still shows everything it showed.
+    closing = pyqtSignal()
+
     def __init__(self, store: QSettings | None = None, *, model_path: str | None = None,
                  device: str | None = None, sessions_root: Path | None = None,
                  source_factory: SourceFactory = microphone,
                  device_scanner: Callable[[], Sequence] = scan_input_devices) -> None:
         super().__init__()
         self.store = store if store is not None else QSettings()
+        make_store_private(self.store)
         self.settings = load_settings(self.store)
         self.palette_ = Palette(self.settings.palette)
         self.model_path_override = model_path
@@ -114,7 +123,9 @@ class MainWindow(QMainWindow):
         self._analysis: Task | None = None
         self._ring_pos = 0
         self._played_index = -1
-        self._pending_start = False
+        self._queued: deque[QueuedRequest] = deque()
+        self._close_when_idle = False  # Quit pressed while a session was starting or stopping
+        self._closing = False
         self._scanning = False
         self.setWindowTitle("Moodline")
         self.setWindowIcon(app_icon())
@@ -275,7 +286,7 @@ class MainWindow(QMainWindow):
         self.status_model.setToolTip(str(model.path))
         self.status_provider.setText("GPU (CUDA)" if model.provider == CUDA else "CPU")
         self.update_actions()
-        self._start_if_pending()
+        self.run_queued()
 
     def _model_failed(self, message: str) -> None:
         if self.busy == "loading model":
@@ -285,6 +296,7 @@ class MainWindow(QMainWindow):
                         "Choose another model file to go on.",
                         [("Choose model…", self.choose_model_dialog)])
         self.update_actions()
+        self.run_queued()  # opening a session needs no model; the rest says why it cannot run
 
     def choose_model_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a model file", "", "ONNX models (*.onnx)")
@@ -310,27 +322,62 @@ class MainWindow(QMainWindow):
             self.banner.clear()
         self.status_device.setText(f"input: {self.devices.current_name()}")
         self.update_actions()
-        self._start_if_pending()
+        self.run_queued()
 
     def _devices_failed(self, message: str) -> None:
         self._scanning = False
-        self._pending_start = False
         self.devices.set_devices([], None)
         self.status_device.setText("input: none")
         self.show_error(f"No audio input device is available ({message}). Connect a microphone "
                         "and look again; you can still open recordings.",
                         [("Look again", self.refresh_devices)])
         self.update_actions()
+        self.run_queued()
+
+    # ---- requests made before the window was ready -------------------------------------
+    def request_open(self, path: str | os.PathLike) -> None:
+        """Open ``path`` now, or as soon as the model is loaded (``moodline --open FILE``)."""
+        self._queue(QueuedRequest(f"open {Path(path).name}", lambda: self.open_path(path)))
+
+    def request_start(self) -> None:
+        """Start listening now, or once the model and the devices are ready (``--start``)."""
+        if not any(request.run == self.start for request in self._queued):
+            self._queue(QueuedRequest("start listening", self.start, needs_devices=True))
+
+    @property
+    def ready(self) -> bool:
+        """Nothing loading, queued or running a job (a live session may be on)."""
+        return not self._queued and not self.busy and not self._scanning
+
+    def _queue(self, request: QueuedRequest) -> None:
+        self._queued.append(request)
+        self.run_queued()
+        if self._queued:
+            waiting_for = "the model" if self.busy == "loading model" else \
+                "the input devices" if self._scanning else "the current job"
+            self.status_session.setText(
+                f"Waiting for {waiting_for}, then: {', '.join(r.what for r in self._queued)}…")
+
+    def run_queued(self) -> None:
+        """Carry out queued requests, in order, each once the window can (the model's load
+        finished, the device list known, no job running)."""
+        while self._queued:
+            request = self._queued[0]
+            if self.busy or (request.needs_devices and self._scanning):
+                return
+            self._queued.popleft()
+            request.run()
 
     # ---- live ------------------------------------------------------------------------
     def start(self) -> None:
-        if self.live is not None or self.busy not in ("", "loading model"):
+        if self.live is not None:
+            return
+        if self.busy == "loading model" or (self._scanning and self.devices.current_name() is None):
+            self.request_start()  # pressed (or --start) before the window is ready: wait
             return
         device = self.devices.current_name()
-        if self.model is None or device is None:
-            # Asked to start (--start) before the model or the device list is ready.
-            self._pending_start = self.busy == "loading model" or self._scanning
-            return
+        if self.busy or self.model is None or device is None:
+            return  # a job is running, or the banner already says what is missing
         self.player.stop()
         self.store.setValue("device/name", device)
         session = LiveSession(self.model, self.settings.analysis(), device, self.sessions_root,
@@ -347,11 +394,6 @@ class MainWindow(QMainWindow):
         self.update_actions()
         run_task(Task(session.start), self.tasks, on_done=self._live_started, on_failed=self._live_failed)
 
-    def _start_if_pending(self) -> None:
-        if self._pending_start and self.model is not None and self.devices.current_name() is not None:
-            self._pending_start = False
-            self.start()
-
     def _live_started(self, session: LiveSession) -> None:
         self.busy = ""
         self.live = session
@@ -361,6 +403,8 @@ class MainWindow(QMainWindow):
         self.status_device.setText(f"input: {source.device.name} · {source.sample_rate_hz} Hz")
         self.status_session.setText(f"Recording to {session.folder}")
         self.update_actions()
+        if self._close_when_idle:
+            self.close()
 
     def _live_failed(self, message: str) -> None:
         self.busy = ""
@@ -370,6 +414,8 @@ class MainWindow(QMainWindow):
         self.show_error(f"Could not start listening: {message}. Choose another input device.",
                         [("Look again", self.refresh_devices)])
         self.update_actions()
+        if self._close_when_idle:
+            self.close()
 
     def _on_live_point(self, point: TimelinePoint) -> None:
         if self.live is None and self.busy != "starting":
@@ -400,12 +446,16 @@ class MainWindow(QMainWindow):
             self._show_summary(recording.timeline, "This session")
             self.status_session.setText(f"Session saved in {recording.folder}")
             self.update_actions()
+            if self._close_when_idle:
+                self.close()
 
         def failed(message: str) -> None:
             self.busy = ""
             self.live = None
             self.show_error(f"The session could not be finished: {message}")
             self.update_actions()
+            if self._close_when_idle:
+                self.close()
 
         run_task(Task(session.stop), self.tasks, on_done=stopped, on_failed=failed)
         self.update_actions()
@@ -435,6 +485,8 @@ class MainWindow(QMainWindow):
             problem = live.problem()
             if problem:
                 self._live_broke(problem)
+        if self._queued and not self.busy:
+            self.run_queued()
         if self.player.playing:
             self._follow_playback(self.player.position_s)
         elif self.stop_button.isEnabled() and self.live is None and self.busy == "":
@@ -455,6 +507,9 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str | os.PathLike) -> None:
         """Open an audio file (analysed) or a session (its folder or any file in it)."""
+        if self.live is None and self.busy == "loading model":
+            self.request_open(path)  # opens once the model is there
+            return
         if self.live is not None or self.busy:
             self.show_info("Stop listening (or wait for the current job) before opening a recording.")
             return
@@ -669,12 +724,30 @@ class MainWindow(QMainWindow):
                 return
 
     def closeEvent(self, event) -> None:
+        if self.busy in ("starting", "stopping"):
+            # A session is being opened or finished on a worker thread: closing now could end
+            # the process halfway through its files. Close when it is done.
+            self._close_when_idle = True
+            self.status_session.setText("Finishing the session before quitting…")
+            event.ignore()
+            return
+        if self._closing:  # a second Ctrl-C or SIGTERM while the session's files are finished
+            event.ignore()
+            return
+        self._closing = True
+        self._queued.clear()
         self.player.stop()
         if self._analysis is not None:
             self._analysis.cancel()
-        if self.live is not None and self.busy != "stopping":
-            self.live.stop()  # quitting: finishing the session files matters more than a stall
+        if self.live is not None:
+            # Quitting (also on SIGTERM/SIGHUP/Ctrl-C): finishing the files matters more than a stall.
+            try:
+                self.recording = self.live.stop()
+                self.status_session.setText(f"Session saved in {self.recording.folder}")
+            except Exception as exc:  # what reached the disk stays readable
+                self.show_error(f"The session could not be finished: {exc}")
             self.live = None
+        self.closing.emit()
         if self.aid is not None:
             self.aid.close()
         self.store.setValue("window/geometry", self.saveGeometry())

@@ -5,9 +5,14 @@ from a ``QSettings`` store (one key per field, under ``settings/``).
 """
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 from moodline.engine.analysis import AnalysisSettings
+from moodline.engine.errors import MoodlineError
+from moodline.engine.fileio import PRIVATE_FILE_MODE, create_private_file, make_private_dir
 
 from .palette import COLOUR_BLIND_SAFE, DEFAULT_PALETTE
 from .readout import DEFAULT_UNSURE_THRESHOLD, StabilizerSettings
@@ -59,3 +64,26 @@ def save_settings(store, settings: DesktopSettings) -> None:
     for name, value in asdict(settings).items():
         store.setValue(f"settings/{name}", value)
     store.sync()
+    make_store_private(store)
+
+
+def make_store_private(store) -> None:
+    """Keep the settings file (it names the user's devices, models and folders) readable by
+    its owner only, whatever the umask.
+
+    ``QSettings`` writes the file itself, at times of its choosing, and keeps the mode of the
+    file it replaces: so an INI file is created empty with mode 0600 before Qt first writes
+    it, and any settings file is set to 0600. (Windows keeps settings in the registry; macOS's
+    preferences daemon writes its plist itself, so it is not created ahead.)
+    """
+    path = Path(store.fileName())
+    if not path.is_absolute():
+        return  # a registry key, not a file
+    try:
+        if path.exists():
+            os.chmod(path, PRIVATE_FILE_MODE)
+        elif store.format() == store.IniFormat or sys.platform != "darwin":
+            make_private_dir(path.parent)
+            os.close(create_private_file(path))
+    except (OSError, MoodlineError):
+        pass  # an unwritable settings folder: Qt reports nothing either, settings just do not stick

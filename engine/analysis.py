@@ -6,6 +6,7 @@ engine thread (a window or two per hop).
 """
 from __future__ import annotations
 
+import math
 import os
 from collections import deque
 from dataclasses import dataclass
@@ -21,6 +22,15 @@ from .vad import SpeechDetector
 from .windows import Window, WindowGrid, WindowSlicer
 
 OFFLINE_BATCH = 8  # windows per model call offline: small batches stay in cache (measured best 4–8)
+# Bounds on --window and --hop (and the GUI's settings). A window holds an utterance or two:
+# 0.1 s is a few feature frames at the usual 25 ms frames and 10–20 ms hops (a model with longer
+# frames refuses short windows itself), and 30 s is as long as any speech model's input
+# (Whisper's) and far past what an emotion label describes. Memory grows with the window:
+# analysing 5 min of audio peaked at 98 MB with 2 s windows and 123 MB with 30 s ones, while
+# --window 3600 took 1.3 GB. A hop longer than a minute would leave most audio unheard.
+MIN_WINDOW_S = 0.1
+MAX_WINDOW_S = 30.0
+MAX_HOP_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -36,8 +46,13 @@ class AnalysisSettings:
     min_speech_fraction: float = 0.2
 
     def check(self) -> "AnalysisSettings":
-        if self.hop_s <= 0 or (self.window_s is not None and self.window_s <= 0):
-            raise MoodlineError("window and hop must be positive numbers of seconds")
+        """These settings, if every value is within its stated range; else one clear error."""
+        window_s = self.window_s
+        if window_s is not None and not (math.isfinite(window_s) and MIN_WINDOW_S <= window_s <= MAX_WINDOW_S):
+            raise MoodlineError(f"window must be between {MIN_WINDOW_S:g} and {MAX_WINDOW_S:g} seconds, "
+                                f"not {window_s:g}")
+        if not (math.isfinite(self.hop_s) and 0 < self.hop_s <= MAX_HOP_S):
+            raise MoodlineError(f"hop must be more than 0 and at most {MAX_HOP_S:g} seconds, not {self.hop_s:g}")
         if self.smoothing_windows < 1:
             raise MoodlineError("smoothing must cover at least 1 window")
         if self.vad_aggressiveness not in (0, 1, 2, 3):
@@ -51,7 +66,10 @@ def window_grid(model: EmotionModel, settings: AnalysisSettings) -> WindowGrid:
     """The window grid for ``model`` under ``settings``; refuses windows the model cannot take."""
     info = model.info
     window_s = info.window_s if settings.window_s is None else settings.window_s
-    grid = WindowGrid.for_seconds(info.features, window_s, settings.hop_s)
+    try:
+        grid = WindowGrid.for_seconds(info.features, window_s, settings.hop_s)
+    except ValueError as exc:  # a window shorter than one of this model's feature frames
+        raise MoodlineError(f"{model.path}: {exc}") from None
     if model.fixed_frames is not None and grid.window_frames != model.fixed_frames:
         raise MoodlineError(
             f"{model.path}: this model only takes {info.window_s:g} s windows, not {window_s:g} s")

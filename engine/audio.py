@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
 from .errors import AudioError, first_line
+from .fileio import native_stderr_silenced, os_error_text
 
 # Extensions we offer when walking folders; anything libsndfile or FFmpeg decodes is accepted
 # when named directly.
@@ -25,6 +28,17 @@ AUDIO_EXTENSIONS = frozenset({
 })
 _LIBSNDFILE_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64"})
 BLOCK_S = 10.0  # decode this many seconds at a time
+# Files whose header gives a sample rate outside this range are refused before decoding: a
+# "1 Hz" header on a small file would otherwise cost a minute of resampling and hundreds of MB.
+MIN_SAMPLE_RATE_HZ = 2_000
+MAX_SAMPLE_RATE_HZ = 768_000
+MAX_BLOCK_SAMPLES = 8_000_000  # samples of all channels in one decoded block (32 MB of float32)
+# Data sizes that streaming writers put in a header they cannot go back and fix (ffmpeg to a
+# pipe writes 0xFFFFFFFF, arecord 0x7FFFFFFF, a writer killed before closing leaves 0): they
+# mean "unknown", not "this much audio", so they never make a file count as truncated.
+_UNKNOWN_DATA_SIZES = frozenset({0, 0x7FFFF000, 0x7FFFFFFF, 0xFFFFFFFF})
+_PCM_SAMPLE_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4,
+                     "DOUBLE": 8, "ULAW": 1, "ALAW": 1}
 
 
 class _Resampler:
@@ -43,29 +57,144 @@ class _Resampler:
         return self._stream.resample_chunk(block, last=last)
 
 
-def _soundfile_blocks(path: Path, block_s: float) -> tuple[int, Iterator[np.ndarray]]:
+class _NotLibsndfileAudio(AudioError):
+    """libsndfile could not open the file: damaged, or a format only FFmpeg knows."""
+
+
+def _checked_regular_file(path: Path) -> int:
+    """The size of ``path`` after making sure it is a regular file we may read.
+
+    Checked before any library opens it: opening a FIFO would wait for a writer forever, and
+    libsndfile reports a missing permission as "system error".
+    """
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise AudioError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise AudioError(f"{path}: cannot read ({os_error_text(exc)})") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise AudioError(f"{path}: is a folder, not an audio file")
+    if not stat.S_ISREG(status.st_mode):
+        what = ("a named pipe" if stat.S_ISFIFO(status.st_mode) else "a socket" if stat.S_ISSOCK(status.st_mode)
+                else "a device")
+        raise AudioError(f"{path}: not a regular file ({what})")
+    if status.st_size == 0:
+        raise AudioError(f"{path}: empty file (zero length)")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise AudioError(f"{path}: cannot read ({os_error_text(exc)})") from None
+    return status.st_size
+
+
+def _library_path(path: Path) -> str | bytes:
+    """``path`` for a C library: bytes on POSIX, so names that are not valid UTF-8 still open."""
+    return str(path) if os.name == "nt" else os.fsencode(path)
+
+
+def _declared_data_bytes(path: Path, file_size: int) -> tuple[int, int] | None:
+    """(audio bytes the header declares, audio bytes the file holds) for WAV/RF64, AIFF and AU.
+
+    libsndfile quietly reads what is there when a header promises more, so a file cut short
+    (a copy interrupted, a download stopped) would pass as complete; the header says how much
+    audio there should be. ``None`` for other formats and for sizes a writer left unknown.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12:
+            return None
+        kind, form = head[:4], head[8:12]
+
+        def chunks(order: str):  # (id, size, offset of the chunk's body)
+            pos = 12
+            while pos + 8 <= file_size:
+                handle.seek(pos)
+                header = handle.read(8)
+                size = int.from_bytes(header[4:], order)
+                yield header[:4], size, pos + 8
+                pos += 8 + size + (size & 1)  # chunks are padded to an even length
+
+        if kind in (b"RIFF", b"RIFX", b"RF64", b"BW64") and form == b"WAVE":
+            ds64_data = None
+            for cid, size, body in chunks("big" if kind == b"RIFX" else "little"):
+                if cid == b"ds64":  # RF64 keeps the real 64-bit data size here
+                    ds64_data = int.from_bytes(handle.read(16)[8:16], "little")
+                if cid == b"data":
+                    declared = ds64_data if size == 0xFFFFFFFF and ds64_data else size
+                    return declared, file_size - body
+            return None
+        if kind == b"FORM" and form in (b"AIFF", b"AIFC"):
+            for cid, size, body in chunks("big"):
+                if cid == b"SSND":  # 8 bytes of offset and block size come before the audio
+                    return size - 8, file_size - body - 8
+            return None
+        if kind == b".snd":
+            offset, declared = int.from_bytes(head[4:8], "big"), int.from_bytes(head[8:12], "big")
+            return declared, file_size - offset
+    return None
+
+
+def _check_rate(path: Path, rate_hz: int) -> None:
+    if not MIN_SAMPLE_RATE_HZ <= rate_hz <= MAX_SAMPLE_RATE_HZ:
+        raise AudioError(f"{path}: sample rate {rate_hz} Hz is outside the range Moodline reads "
+                         f"({MIN_SAMPLE_RATE_HZ}–{MAX_SAMPLE_RATE_HZ} Hz)")
+
+
+def _block_frames(block_s: float, rate_hz: int, channels: int) -> int:
+    return max(1, min(int(block_s * rate_hz), MAX_BLOCK_SAMPLES // max(1, channels)))
+
+
+def _soundfile_blocks(path: Path, file_size: int, block_s: float) -> tuple[int, Iterator[np.ndarray]]:
     import soundfile as sf
 
     try:
-        handle = sf.SoundFile(str(path))
+        with native_stderr_silenced():  # libmpg123 prints its own notes about broken MP3s
+            handle = sf.SoundFile(_library_path(path))
     except sf.LibsndfileError as exc:
-        raise AudioError(f"{path}: not a readable audio file ({first_line(exc).lower()})") from None
-    frames = max(1, int(block_s * handle.samplerate))
+        why = first_line(exc)
+        # The file exists and is readable (checked above): libsndfile's "does not exist" and
+        # "system error" here mean it could not make sense of the data.
+        if why.lower().startswith(("file does not exist", "system error")) or not why:
+            why = "unrecognised or damaged data"
+        raise _NotLibsndfileAudio(f"{path}: not a readable audio file ({why[0].lower() + why[1:]})") from None
+    try:
+        _check_rate(path, handle.samplerate)
+        declared = _declared_data_bytes(path, file_size)
+        if declared and declared[0] not in _UNKNOWN_DATA_SIZES and declared[0] > declared[1]:
+            wanted, present = declared
+            frame_bytes = (_PCM_SAMPLE_BYTES.get(handle.subtype, 0) * handle.channels
+                           or (present / handle.frames if handle.frames else 0))
+            if not frame_bytes:  # compressed, and not one whole frame left to measure one by
+                raise AudioError(f"{path}: truncated (header says {wanted} bytes of audio, file holds {present})")
+            if wanted - present >= frame_bytes:  # a partial last frame is no loss
+                raise AudioError(f"{path}: truncated (header says {wanted / frame_bytes / handle.samplerate:.2f} s, "
+                                 f"file holds {handle.frames / handle.samplerate:.2f} s)")
+    except BaseException:
+        handle.close()
+        raise
+    frames = _block_frames(block_s, handle.samplerate, handle.channels)
+    quiet = handle.format == "MP3"
 
     def blocks() -> Iterator[np.ndarray]:
         read = 0
         with handle:
             while True:
                 try:
-                    block = handle.read(frames, dtype="float32", always_2d=True)
+                    if quiet:
+                        with native_stderr_silenced():
+                            block = handle.read(frames, dtype="float32", always_2d=True)
+                    else:
+                        block = handle.read(frames, dtype="float32", always_2d=True)
                 except (sf.LibsndfileError, RuntimeError) as exc:
                     raise AudioError(f"{path}: corrupt or truncated ({first_line(exc)})") from None
                 if len(block) == 0:
                     break
                 read += len(block)
                 yield block
-        # libsndfile stops quietly at the end of the data it has; a header promising more
-        # means the file was cut short.
+        # FLAC and others take the length from the header and stop quietly at the end of the
+        # data they have: a header promising more means the file was cut short.
         if handle.frames > 0 and read < handle.frames and handle.seekable():
             raise AudioError(
                 f"{path}: truncated (header says {handle.frames / handle.samplerate:.2f} s, "
@@ -79,35 +208,47 @@ def _ffmpeg_blocks(path: Path, block_s: float) -> tuple[int, Iterator[np.ndarray
     kind = path.suffix.lstrip(".").upper() or "this"
     if not (ffmpeg and ffprobe):
         raise AudioError(f"{path}: cannot decode {kind} audio: it needs FFmpeg, which is not installed")
+    # Only ever a local file: "file:" + the absolute path, so a name such as
+    # "http:/host/x.m4a" is never read as a URL, and no other protocol may be opened from
+    # inside the file either (playlists, references).
+    source = ["-protocol_whitelist", "file", "-i", "file:" + os.path.abspath(path)]
     probe = subprocess.run(
-        [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
-         "stream=sample_rate,channels", "-of", "csv=p=0", str(path)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    fields = probe.stdout.strip().split(",")
+        [ffprobe, "-v", "error", *source, "-select_streams", "a:0", "-show_entries",
+         "stream=sample_rate,channels", "-of", "csv=p=0"],
+        capture_output=True, stdin=subprocess.DEVNULL)
+    fields = probe.stdout.decode(errors="replace").strip().split(",")
     if probe.returncode != 0 or len(fields) < 2 or not all(f.strip().isdigit() for f in fields[:2]):
         raise AudioError(f"{path}: not a supported audio file")
     rate, channels = int(fields[0]), int(fields[1])
-    frames = int(block_s * rate)
+    _check_rate(path, rate)
+    if channels < 1:
+        raise AudioError(f"{path}: not a supported audio file (no audio channels)")
+    frames = _block_frames(block_s, rate, channels)
 
     def blocks() -> Iterator[np.ndarray]:
-        proc = subprocess.Popen(
-            [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0",
-             "-f", "f32le", "-acodec", "pcm_f32le", "-"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        try:
-            while True:
-                data = proc.stdout.read(frames * channels * 4)
-                if not data:
-                    break
-                usable = len(data) - len(data) % (channels * 4)
-                yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
-            errors = proc.stderr.read().decode(errors="replace").strip()
-            if proc.wait() != 0:
-                raise AudioError(f"{path}: corrupt or truncated ({errors.splitlines()[0] if errors else 'ffmpeg failed'})")
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        # ffmpeg's messages go to a file, not a pipe: a damaged file can make it print more
+        # than a pipe holds while we wait on its audio, and both would wait forever.
+        with tempfile.TemporaryFile() as messages:
+            proc = subprocess.Popen(
+                [ffmpeg, "-nostdin", "-v", "error", *source, "-map", "0:a:0",
+                 "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"],
+                stdout=subprocess.PIPE, stderr=messages, stdin=subprocess.DEVNULL)
+            try:
+                while True:
+                    data = proc.stdout.read(frames * channels * 4)
+                    if not data:
+                        break
+                    usable = len(data) - len(data) % (channels * 4)
+                    yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
+                if proc.wait() != 0:
+                    messages.seek(0)
+                    lines = messages.read().decode(errors="replace").strip().splitlines()
+                    raise AudioError(f"{path}: corrupt or truncated ({lines[0] if lines else 'ffmpeg failed'})")
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                proc.stdout.close()
 
     return rate, blocks()
 
@@ -115,24 +256,22 @@ def _ffmpeg_blocks(path: Path, block_s: float) -> tuple[int, Iterator[np.ndarray
 def audio_blocks(path: str | os.PathLike, sample_rate_hz: int, block_s: float = BLOCK_S) -> Iterator[np.ndarray]:
     """Yield mono float32 blocks of ``path`` resampled to ``sample_rate_hz``.
 
-    Raises :class:`AudioError` (naming the file) for a missing, unreadable, corrupt, truncated
-    or empty file, or one holding NaN or infinite samples. Errors found part-way through come
-    from the generator after the blocks before them.
+    Raises :class:`AudioError` (naming the file) for a missing, unreadable (permission),
+    special (FIFO, device), corrupt, truncated or empty file, a sample rate outside
+    :data:`MIN_SAMPLE_RATE_HZ`–:data:`MAX_SAMPLE_RATE_HZ`, or one holding NaN or infinite
+    samples. Errors found part-way through come from the generator after the blocks before
+    them.
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a folder, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: empty file (zero length)")
+    size = _checked_regular_file(path)
     try:
-        in_rate, blocks = _soundfile_blocks(path, block_s)
-    except AudioError:
+        in_rate, blocks = _soundfile_blocks(path, size, block_s)
+    except _NotLibsndfileAudio:
         if path.suffix.lower() in _LIBSNDFILE_EXTENSIONS:
             raise  # libsndfile's own format with a header it cannot read: the file is damaged
         in_rate, blocks = _ffmpeg_blocks(path, block_s)
     return _mono_resampled(path, in_rate, sample_rate_hz, blocks)
+
 
 
 def _mono_resampled(path: Path, in_rate: int, out_rate: int, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
@@ -153,15 +292,59 @@ def _mono_resampled(path: Path, in_rate: int, out_rate: int, blocks: Iterator[np
         yield tail
 
 
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """Float samples (-1…1; beyond is clipped) as 16-bit PCM; 16-bit input is returned as is.
+
+    The one conversion behind the voice-activity detector, session audio and WAV exports.
+    """
+    if samples.dtype == np.int16:
+        return samples
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
 def load_audio(path: str | os.PathLike, sample_rate_hz: int) -> np.ndarray:
     """The whole of ``path`` as one mono float32 array at ``sample_rate_hz`` (short clips)."""
     blocks = list(audio_blocks(path, sample_rate_hz))
     return np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
 
 
-def find_audio_files(path: str | os.PathLike) -> list[Path]:
-    """``path`` itself if it is a file, else the audio files below it, sorted, recursively."""
+def find_audio_files(path: str | os.PathLike, unreadable: list[AudioError] | None = None) -> list[Path]:
+    """``path`` itself if it is not a folder, else the audio files below it, sorted, recursively.
+
+    A folder below ``path`` that cannot be listed (no permission) is never skipped silently:
+    it is added to ``unreadable`` as an :class:`AudioError`, or, without that list, raised.
+    Entries with an audio extension that are not regular files are returned too, so that
+    analysing them says what they are.
+    """
     path = Path(path)
     if not path.is_dir():
         return [path]
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+
+    def failed(exc: OSError) -> None:
+        error = AudioError(f"{exc.filename or path}: cannot list the folder ({os_error_text(exc)})")
+        if unreadable is None:
+            raise error
+        unreadable.append(error)
+
+    found = []
+    for folder, _, names in os.walk(path, onerror=failed):
+        found += [Path(folder, name) for name in names if os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS]
+    return sorted(found)
+
+
+def audio_duration_s(path: str | os.PathLike) -> float | None:
+    """Seconds of audio in ``path`` as its header says, without decoding it.
+
+    ``None`` when the length is unknown: formats only FFmpeg decodes, and files that cannot be
+    read (analysing them says why). Never blocks on a FIFO or device.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    try:
+        _checked_regular_file(path)
+        with native_stderr_silenced():
+            info = sf.info(_library_path(path))
+    except (AudioError, RuntimeError, OSError, ValueError):
+        return None
+    return info.duration or None

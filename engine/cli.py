@@ -7,22 +7,28 @@ lists the failures at the end.
 from __future__ import annotations
 
 import argparse
+import codecs
+import csv
 import json
 import os
 import platform
+import signal
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import __version__
 from .analysis import AnalysisSettings, analyze_file
-from .audio import find_audio_files
-from .errors import MoodlineError
+from .audio import audio_duration_s, find_audio_files
+from .errors import AudioError, MoodlineError
+from .fileio import atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text
 from .model import EmotionModel, default_model_path
 from .timeline import Timeline, TimelinePoint
 
 EXIT_OK, EXIT_FAILED = 0, 2
+SUMMARY_FILE = "summary.csv"  # analyze --out: one row per analysed file, kept across runs
+COMMANDS = ("analyze", "listen", "devices", "info")  # what main() runs
 
 
 def _load_model(path: str | None) -> EmotionModel:
@@ -53,17 +59,17 @@ def _segments(timeline: Timeline) -> list[tuple[float, float, str | None, float]
     return [(s, e, label, sum(c) / len(c)) for s, e, label, c in runs]
 
 
-def _print_summary(name: str, timeline: Timeline) -> None:
+def _print_summary(name: str, timeline: Timeline, emit: Callable[[str], None] = print) -> None:
     summary = timeline.summary()
     if summary.label is None:
-        print(f"{name}  {timeline.duration_s:.1f} s  no speech")
+        emit(f"{name}  {timeline.duration_s:.1f} s  no speech")
         return
-    print(f"{name}  {timeline.duration_s:.1f} s  {summary.label} "
-          f"(mean p={summary.probabilities[summary.label]:.2f}, "
-          f"{summary.shares[summary.label]:.0%} of {summary.speech_s:.1f} s speech)")
+    emit(f"{name}  {timeline.duration_s:.1f} s  {summary.label} "
+         f"(mean p={summary.probabilities[summary.label]:.2f}, "
+         f"{summary.shares[summary.label]:.0%} of {summary.speech_s:.1f} s speech)")
     for start, end, label, confidence in _segments(timeline):
         what = f"{label}  {confidence:.2f}" if label else "no speech"
-        print(f"  {start:7.1f} – {end:7.1f} s  {what}")
+        emit(f"  {start:7.1f} – {end:7.1f} s  {what}")
 
 
 def _output_name(file: Path, root: Path, suffix: str) -> Path:
@@ -73,85 +79,158 @@ def _output_name(file: Path, root: Path, suffix: str) -> Path:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    """``moodline analyze``: every file's timeline; bad files are listed, never the end of the batch."""
+    _print_any_file_name()
+    settings = _settings(args)  # a typo in --window costs no model load
     model = _load_model(args.model)
-    settings = _settings(args)
     failures: list[str] = []
     jobs: list[tuple[Path, Path]] = []  # (file, the PATH argument it came from)
     for arg in args.paths:
         root = Path(arg)
-        if not root.exists():
-            failures.append(f"{root}: no such file or folder")
+        problem = _path_problem(root)
+        if problem:
+            failures.append(f"{root}: {problem}")
             continue
-        files = find_audio_files(root)  # walks a folder once
-        if not files:
+        unreadable: list[AudioError] = []
+        files = find_audio_files(root, unreadable)  # walks a folder once
+        failures += [str(error) for error in unreadable]
+        if not files and not unreadable:
             failures.append(f"{root}: no audio files in this folder")
         jobs += [(f, root) for f in files]
     for failure in failures:
         print(f"moodline: {failure}", file=sys.stderr)
+    attempted = len(jobs) + len(failures)
 
     out_dir = Path(args.out) if args.out else None
     fmt = args.format or ("csv" if out_dir else None)
     if out_dir:
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise MoodlineError(f"{out_dir}: cannot create output folder ({exc.strerror})") from None
+        _make_output_folder(out_dir)
+        check_writable_dir(out_dir)  # before any work: a read-only folder is one line, not one per file
     summaries: list[dict] = []
     csv_header_done = False
     progress = _progress_bar(jobs)
     done_s = 0.0
     for file, root in jobs:
+        name = str(file)
         try:
             timeline = analyze_file(file, model, settings,
                                     progress=lambda s: progress.update(done_s + s - progress.n) if progress else None)
+            if out_dir:
+                target = out_dir / _output_name(file, root, "." + fmt)
+                _make_output_folder(target.parent)
+                timeline.save(target, name)
         except MoodlineError as exc:
             failures.append(str(exc))
             _write_err(progress, f"moodline: {exc}")
             continue
         done_s += timeline.duration_s
-        record = timeline.to_json_dict(str(file))
+        record = timeline.to_json_dict(name)
         summaries.append(record)
-        if out_dir:
-            target = out_dir / _output_name(file, root, "." + fmt)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            timeline.save(target, str(file))
-        elif fmt == "json":
-            print(json.dumps(record), flush=True)
-        elif fmt == "csv":
+        if fmt == "json" and not out_dir:
+            _print_result(json.dumps(record))  # ASCII: a name that is not UTF-8 as \udcXX escapes
+        elif fmt == "csv" and not out_dir:
             lines = timeline.to_csv().splitlines()
             if not csv_header_done:
-                print("file," + lines[0])
+                _print_result("file," + lines[0])
                 csv_header_done = True
-            for line in lines[1:]:
-                print(f"{_csv_cell(str(file))},{line}")
-        if fmt is None or out_dir:
-            _print_summary(str(file), timeline)
+            if len(lines) > 1:
+                _print_result("\n".join(f"{_csv_cell(name)},{line}" for line in lines[1:]))
+        else:
+            _print_summary(name, timeline, _print_result)
     if progress:
         progress.close()
     if out_dir and fmt == "csv" and summaries:
-        _write_summary_csv(out_dir / "summary.csv", summaries, model.info.labels)
+        try:
+            _write_summary_csv(out_dir / SUMMARY_FILE, summaries, model.info.labels)
+        except MoodlineError as exc:
+            failures.append(str(exc))
+            print(f"moodline: {exc}", file=sys.stderr)
     if failures:
-        print(f"moodline: {len(failures)} failed, {len(summaries)} analysed:", file=sys.stderr)
-        for failure in failures:
-            print(f"  {failure}", file=sys.stderr)
+        if attempted > 1:  # with a single input the one line above already said it all
+            print(f"moodline: {len(failures)} failed, {len(summaries)} analysed:", file=sys.stderr)
+            for failure in failures:
+                print(f"  {failure}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
+def _path_problem(path: Path) -> str | None:
+    """Why a PATH argument cannot be analysed at all, or ``None``."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return "no such file or folder"
+    except OSError as exc:
+        return f"cannot read ({os_error_text(exc)})"
+    return None
+
+
+def _make_output_folder(folder: Path) -> None:
+    """Create an output folder (private: timelines describe someone's voice) unless it exists."""
+    if folder.is_dir():
+        return  # the user's own folder keeps its permissions
+    if folder.exists():
+        raise MoodlineError(f"{folder}: is a file, not a folder for the results")
+    try:
+        make_private_dir(folder)
+    except FileExistsError:  # created by a run in parallel: fine if it is a folder
+        if not folder.is_dir():
+            raise MoodlineError(f"{folder}: is a file, not a folder for the results") from None
+
+
+def _print_result(text: str) -> None:
+    """Print results on stdout; stdout failing (a full disk) is one clear line, not a traceback."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        raise  # the reader left (| head): main() ends quietly
+    except OSError as exc:
+        _discard_stdout()
+        raise MoodlineError(f"standard output: cannot write ({os_error_text(exc)})") from None
+
+
 def _csv_cell(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text
 
 
 def _write_summary_csv(path: Path, records: list[dict], labels: Sequence[str]) -> None:
-    rows = ["file,duration_s,label,speech_s," + ",".join(f"p_{l}" for l in labels)
-            + "," + ",".join(f"share_{l}" for l in labels)]
+    """Write one row per analysed file to ``path``, keeping the rows of earlier runs.
+
+    Runs into one ``--out`` folder, one after another or at the same time, each add their
+    files (a file analysed again replaces its row): the read-merge-write happens under an
+    exclusive lock, and the write is atomic.
+    """
+    header = ["file", "duration_s", "label", "speech_s", *(f"p_{l}" for l in labels),
+              *(f"share_{l}" for l in labels)]
+    rows: dict[str, list[str]] = {}
     for r in records:
         s = r["summary"]
         probs = [f"{s['probabilities'][l]:.6f}" if s["probabilities"] else "" for l in labels]
         shares = [f"{s['shares'][l]:.6f}" for l in labels]
-        rows.append(",".join([_csv_cell(r["file"]), f"{r['duration_s']:.3f}", s["label"] or "",
-                              f"{s['speech_s']:.3f}", *probs, *shares]))
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        rows[r["file"]] = [r["file"], f"{r['duration_s']:.3f}", s["label"] or "", f"{s['speech_s']:.3f}",
+                           *probs, *shares]
+    with exclusive_lock(path.with_name(f".{path.name}.lock")):
+        earlier = [row for row in _read_summary_rows(path, header) if row[0] not in rows]
+        table = [header, *sorted(earlier + list(rows.values()), key=lambda row: row[0])]
+        atomic_write(path, "".join(",".join(map(_csv_cell, row)) + "\n" for row in table))
+
+
+def _read_summary_rows(path: Path, header: list[str]) -> list[list[str]]:
+    """The rows of an existing summary with ``header``; none if there is no summary yet."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
+            table = list(csv.reader(handle))
+    except FileNotFoundError:
+        return []
+    except (OSError, csv.Error) as exc:
+        why = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
+        raise MoodlineError(f"{path}: cannot read the earlier summary to add to it ({why})") from None
+    if not table:
+        return []
+    if table[0] != header or any(len(row) != len(header) for row in table[1:]):
+        raise MoodlineError(f"{path}: holds a summary with other columns (another model?); "
+                            "left as it is: write to another --out folder")
+    return table[1:]
 
 
 def _progress_bar(jobs: list[tuple[Path, Path]]):
@@ -159,14 +238,9 @@ def _progress_bar(jobs: list[tuple[Path, Path]]):
     if not sys.stderr.isatty():
         return None
     from tqdm import tqdm
-    import soundfile as sf
 
-    total = 0.0
-    for file, _ in jobs:
-        try:
-            total += sf.info(str(file)).duration
-        except Exception:  # decoded by FFmpeg or unreadable: counts when analysed
-            pass
+    # Formats only FFmpeg decodes have no cheap length: they count when analysed.
+    total = sum(audio_duration_s(file) or 0.0 for file, _ in jobs)
     if total < 30.0:  # short work needs no bar
         return None
     return tqdm(total=round(total, 1), unit="s", unit_scale=False, file=sys.stderr,
@@ -180,55 +254,163 @@ def _write_err(progress, line: str) -> None:
         print(line, file=sys.stderr)
 
 
-# ---- listen -----------------------------------------------------------------------------
-def cmd_listen(args: argparse.Namespace) -> int:
-    from .sources import MicrophoneSource
-    from .streaming import StreamingAnalyzer
-
-    model = _load_model(args.model)
-    settings = _settings(args)
-    if args.out and Path(args.out).suffix.lower() not in (".csv", ".json"):
-        raise MoodlineError(f"{args.out}: unknown timeline format (use .csv or .json)")
-    mic = MicrophoneSource(device=args.device, preferred_rate_hz=model.info.sample_rate_hz)
-    analyzer = StreamingAnalyzer(model, mic.ring, mic.sample_rate_hz, settings)
-    live = sys.stdout.isatty()
-    analyzer.subscribe(lambda point: _show_point(point, live))
-    print(f"Listening to '{mic.device.name}' at {mic.sample_rate_hz} Hz "
-          f"({analyzer.window_s:.2f} s windows every {analyzer.hop_s:.2f} s); Ctrl-C to stop.",
-          file=sys.stderr, flush=True)
-    analyzer.start()
-    problem = None
+def _name_errors(exc: UnicodeError) -> tuple[str | bytes, int]:
+    # A name that is not valid UTF-8 reaches Python as lone surrogates (PEP 383): they go out
+    # as the original bytes, so the name round-trips. Anything else the stream's encoding
+    # cannot show (a Windows code page) is escaped rather than stopping the batch.
     try:
-        mic.start()
-        started = time.monotonic()
-        while args.seconds is None or time.monotonic() - started < args.seconds:
-            time.sleep(0.05)
-            if analyzer.error is not None:
-                problem = f"engine stopped: {analyzer.error}"
-                break
-            if not mic.active:
-                problem = f"audio input '{mic.device.name}' stopped delivering audio"
-                break
-    except KeyboardInterrupt:
-        pass  # Ctrl-C is how a user ends a session: keep everything recorded so far
-    except MoodlineError as exc:
-        problem = str(exc)
-    finally:
-        mic.stop()
-        timeline = analyzer.stop()
-    if live:
-        print()
-    if args.out:
-        timeline.save(args.out, file=f"input:{mic.device.name}")
-        print(f"Timeline written to {args.out}", file=sys.stderr)
-    _print_summary("session", timeline)
-    if analyzer.lost_samples or mic.overflows:
-        print(f"moodline: dropped audio: {analyzer.lost_samples / mic.sample_rate_hz:.2f} s "
-              f"(engine too slow), {mic.overflows} input overflows", file=sys.stderr)
+        return codecs.lookup_error("surrogateescape")(exc)
+    except UnicodeError:
+        return codecs.lookup_error("backslashreplace")(exc)
+
+
+codecs.register_error("moodline-names", _name_errors)
+
+
+def _print_any_file_name() -> None:
+    """Let stdout and stderr print every file name the system can hand us."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="moodline-names")
+        except (AttributeError, ValueError, OSError):  # not a text stream of our own
+            pass
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so Python's last flush at exit cannot fail again."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (AttributeError, ValueError, OSError):
+        pass
+
+
+# ---- listen -----------------------------------------------------------------------------
+TIMELINE_SUFFIXES = (".csv", ".json")  # `listen --out` with these endings: a timeline file
+FIRST_AUDIO_WAIT_S = 5.0  # an input stream may take a second or two to deliver its first samples
+
+
+class _StopSignals:
+    """SIGINT (Ctrl-C), SIGTERM (``kill``, ``timeout``, systemd) and SIGHUP (the terminal was
+    closed) all end a session the way Ctrl-C does: the listening loop sees :attr:`requested`,
+    and the input, the engine and the files are finished before anything is printed. A repeat
+    while finishing is ignored, so the files are always completed. (Windows has no SIGHUP.)
+    """
+
+    NAMES = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        self.requested: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "_StopSignals":
+        for name in self.NAMES:
+            number = getattr(signal, name, None)
+            if number is not None:
+                try:
+                    self._previous[number] = signal.signal(number, self._on_signal)
+                except ValueError:  # not the main thread: the caller's own handling stays
+                    pass
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def _on_signal(self, number: int, frame) -> None:
+        if self.requested is None:
+            self.requested = number
+
+
+def _check_timeline_file(path: Path) -> None:
+    """Make sure the timeline can be written at ``path`` when listening stops."""
+    if path.is_dir():
+        raise MoodlineError(f"{path}: is a folder (a timeline file name ends in .csv or .json)")
+    make_private_dir(path.parent)
+    check_writable_dir(path.parent)
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from .session import ListeningSession, prepare_session_dir
+    from .sources import MicrophoneSource
+
+    with _StopSignals() as stop:
+        model = _load_model(args.model)
+        settings = _settings(args)
+        if stop.requested is not None:  # ended while the model loaded: nothing to keep
+            return EXIT_OK
+        out = Path(args.out) if args.out else None
+        timeline_file = out if out is not None and out.suffix.lower() in TIMELINE_SUFFIXES else None
+        folder = out if out is not None and timeline_file is None else None
+        # Checked before the microphone opens: a typo must not cost a session already spoken.
+        if timeline_file is not None:
+            _check_timeline_file(timeline_file)
+        created = prepare_session_dir(folder) if folder is not None else False
+        live = sys.stdout.isatty()
+        try:
+            mic = MicrophoneSource(device=args.device, preferred_rate_hz=model.info.sample_rate_hz)
+            session = ListeningSession(model, settings, mic, folder)
+            session.subscribe(lambda point: _show_point(point, live))
+            session.start()
+        except BaseException:
+            if created:
+                _remove_if_empty(folder)
+            raise
+        problem = None
+        try:
+            waiting_since = time.monotonic()  # "Listening" only once audio flows
+            while not session.has_audio and stop.requested is None \
+                    and time.monotonic() - waiting_since < FIRST_AUDIO_WAIT_S:
+                time.sleep(0.01)
+            _tell(f"Listening to '{mic.device.name}' at {mic.sample_rate_hz} Hz "
+                  f"({session.analyzer.window_s:.2f} s windows every {session.analyzer.hop_s:.2f} s); "
+                  "Ctrl-C to stop.")
+            if folder is not None:
+                _tell(f"Recording audio and timeline to {folder}")
+            started = time.monotonic()
+            while stop.requested is None and (args.seconds is None or time.monotonic() - started < args.seconds):
+                time.sleep(0.05)
+                problem = session.problem()
+                if problem:
+                    break
+        finally:
+            timeline = session.stop()  # the input, the engine, then the files: before any output
+            if timeline_file is not None:
+                timeline.save(timeline_file, file=session.source_name)
+    try:
+        if live:
+            print()
+        if timeline_file is not None:
+            _tell(f"Timeline written to {timeline_file}")
+        if folder is not None:
+            _tell(f"Session saved in {folder}")
+        _print_summary("session", timeline)
+        lost_s = session.analyzer.lost_samples / mic.sample_rate_hz
+        if lost_s or mic.overflows:
+            _tell(f"moodline: dropped audio: {lost_s:.2f} s (engine too slow), {mic.overflows} input overflows")
+    except BrokenPipeError:
+        raise
+    except OSError:  # the terminal went away (SIGHUP): everything is on disk, nobody to tell
+        pass
     if problem:
-        print(f"moodline: {problem}", file=sys.stderr)
+        _tell(f"moodline: {problem}")
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _tell(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:  # the terminal went away (SIGHUP): the session goes on, nobody to tell
+        pass
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def _show_point(point: TimelinePoint, live: bool) -> None:
@@ -237,10 +419,13 @@ def _show_point(point: TimelinePoint, live: bool) -> None:
         text = f"{point.end_s:8.1f} s  {point.label:<10} {point.confidence:4.2f} {bar}"
     else:
         text = f"{point.end_s:8.1f} s  (no speech)"
-    if live:
-        print("\r" + text.ljust(60), end="", flush=True)
-    else:
-        print(text, flush=True)
+    try:
+        if live:
+            print("\r" + text.ljust(60), end="", flush=True)
+        else:
+            print(text, flush=True)
+    except OSError:  # the terminal went away (SIGHUP) or stdout was closed: keep recording
+        pass
 
 
 # ---- devices, info ----------------------------------------------------------------------
@@ -296,7 +481,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 # ---- entry point ------------------------------------------------------------------------
-def _parser() -> argparse.ArgumentParser:
+def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moodline", description="Real-time speech emotion recognition. Without a command "
         "(or with window options such as --open FILE, --start, --aid) it opens the window.")
@@ -320,10 +505,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="write one timeline file per input into DIR")
     p.set_defaults(run=cmd_analyze)
 
-    p = sub.add_parser("listen", help="show the emotion of a microphone live")
+    p = sub.add_parser(
+        "listen", help="show the emotion of a microphone live",
+        description="Show the emotion of a microphone live. Ctrl-C, SIGTERM and SIGHUP (closing "
+        "the terminal) end the session cleanly. With --out DIR the session is recorded as it goes "
+        "and survives even kill -9 (at most about a second of audio lost).")
     p.add_argument("--device", metavar="NAME|INDEX", help="input device (default: the system's)")
     p.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds (default: Ctrl-C)")
-    p.add_argument("--out", metavar="FILE", help="write the timeline to FILE (.csv or .json)")
+    p.add_argument("--out", metavar="DIR|FILE",
+                   help="record the session into the folder DIR (created, or empty; private): "
+                   "audio.wav and timeline.jsonl written as they go, timeline.json at the end; "
+                   "or, for a name ending in .csv or .json, only write the timeline there at the end")
     analysis_options(p)
     p.set_defaults(run=cmd_listen)
 
@@ -332,24 +524,24 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="versions, execution providers and the model's metadata")
     p.add_argument("--model", metavar="FILE", help="ONNX model (default: the bundled model)")
     p.set_defaults(run=cmd_info)
-    for name, text in (("train", "train a model from emotional speech corpora (needs the 'train' extra)"),
-                       ("evaluate", "evaluate an ONNX model on corpora, by speaker")):
+    for name, text in other_commands:  # run elsewhere; listed so `moodline --help` shows them
         sub.add_parser(name, help=text, add_help=False)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, other_commands: Sequence[tuple[str, str]] = ()) -> int:
+    """Run an engine command (``analyze``, ``listen``, ``devices``, ``info``); its exit code.
+
+    The ``moodline`` launcher sends the window's options and ``train``/``evaluate`` elsewhere
+    and names those commands in ``other_commands`` (name, help) for the help text.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
-        from moodline.desktop.app import main as desktop_main  # the window: `moodline [--open F]`
-
-        return desktop_main(argv)
-    if argv and argv[0] in ("train", "evaluate"):
-        from moodline.training.cli import main as training_main  # TensorFlow lives there only
-
-        return training_main(argv)
-    parser = _parser()
+    parser = _parser(other_commands)
     args = parser.parse_args(argv)
+    if getattr(args, "run", None) is None:  # no command, or one this program does not run
+        parser.print_usage(sys.stderr)
+        print(f"moodline: choose a command: {', '.join(sorted(COMMANDS))}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         return args.run(args)
     except MoodlineError as exc:
@@ -358,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # stdout closed early (e.g. piped into head): not an error
-        sys.stdout = open(os.devnull, "w")
+        _discard_stdout()
         return EXIT_OK
 
 

@@ -1,4 +1,5 @@
-"""Log-mel and MFCC features: the one implementation that training and the live engine share.
+"""Log-mel, MFCC and Whisper log-mel features: the one implementation that training and the
+live engine share.
 
 Frames are taken without centring: frame ``i`` covers samples ``[i * hop_length,
 i * hop_length + n_fft)`` and depends on nothing else. A window's features are therefore the
@@ -13,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-FEATURE_KINDS = ("log_mel", "mfcc")
+FEATURE_KINDS = ("log_mel", "mfcc", "whisper_log_mel")
+_MEL_PARAMS = ("kind", "n_fft", "win_length", "hop_length", "n_mels", "fmin_hz", "fmax_hz")
+# The parameters a model file's `features` metadata must give for each kind. None may be left
+# to a default: a wrong hop or FFT size changes the labels without any error.
+REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
+    "log_mel": _MEL_PARAMS,
+    "mfcc": _MEL_PARAMS + ("n_mfcc",),
+    "whisper_log_mel": _MEL_PARAMS,
+}
 _LOG_FLOOR = 1e-10  # power floor before dB, as librosa.power_to_db(amin=1e-10)
 
 
@@ -21,8 +30,10 @@ _LOG_FLOOR = 1e-10  # power floor before dB, as librosa.power_to_db(amin=1e-10)
 class FeatureSpec:
     """Every parameter of the feature computation; stored in each model file's metadata.
 
-    ``kind`` is ``"log_mel"`` (features are ``n_mels`` mel bands in dB) or ``"mfcc"``
-    (features are the first ``n_mfcc`` DCT-II coefficients of those bands, as librosa).
+    ``kind`` is ``"log_mel"`` (features are ``n_mels`` mel bands in dB), ``"mfcc"`` (the first
+    ``n_mfcc`` DCT-II coefficients of those bands, as librosa) or ``"whisper_log_mel"`` (the
+    bands as ``log10`` of their power, Whisper's front end before its per-input clamp and
+    scaling, which depend on the whole window and so belong to the model's graph).
     Lengths are in samples at ``sample_rate_hz``; frequencies in Hz.
     """
 
@@ -162,7 +173,10 @@ def features(samples: np.ndarray, spec: FeatureSpec) -> np.ndarray:
     frames = np.lib.stride_tricks.sliding_window_view(samples, spec.n_fft)[:: spec.hop_length]
     spectrum = scipy.fft.rfft(frames[:n_frames] * window, axis=1)
     power = spectrum.real**2 + spectrum.imag**2
-    log_mel_db = 10.0 * np.log10(np.maximum(power @ mel_t, _LOG_FLOOR))
+    log10_mel = np.log10(np.maximum(power @ mel_t, _LOG_FLOOR))
+    if spec.kind == "whisper_log_mel":
+        return log10_mel
+    log_mel_db = 10.0 * log10_mel
     return log_mel_db if dct_t is None else log_mel_db @ dct_t
 
 

@@ -10,20 +10,26 @@ format_version      ``"1"``
 labels              JSON list of emotion names, in the order of the output's last axis
 sample_rate_hz      integer sample rate the features are computed at
 window_s            seconds of audio the model was trained to classify at once
-features            JSON object: ``kind`` (log_mel | mfcc), ``n_fft``, ``win_length``,
-                    ``hop_length``, ``n_mels``, ``fmin_hz``, ``fmax_hz`` (+ ``n_mfcc``)
+features            JSON object: ``kind`` and every parameter that kind needs, none
+                    defaulted (:data:`~moodline.engine.features.REQUIRED_PARAMS`): ``n_fft``,
+                    ``win_length``, ``hop_length``, ``n_mels``, ``fmin_hz``, ``fmax_hz``
+                    (+ ``n_mfcc`` for mfcc)
 normalization       JSON object: ``{"in_graph": true}``, or ``{"mean": [...], "std": [...]}``
                     with one value per feature (or one each for all), applied as
                     ``(x - mean) / std``
 provenance          short free text: training data, date, command, metrics
 ==================  =====================================================================
 
-The graph takes float32 features shaped ``(batch, frames, features)`` and returns
-probabilities shaped ``(batch, len(labels))``. ``frames`` may be a fixed number (the frames in
-``window_s``) or symbolic, in which case the model accepts other window lengths too.
+The graph takes float32 features shaped ``(batch, frames, features)`` and returns, as its first
+output, probabilities shaped ``(batch, len(labels))``: floating point, non-negative, each row
+summing to 1 (within :data:`PROBABILITY_TOLERANCE`). This is checked when the model is loaded,
+on a probe batch of silence and noise, and again on every batch it classifies. ``frames`` may
+be a fixed number (the frames in ``window_s``) or symbolic, in which case the model accepts
+other window lengths too.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -34,7 +40,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import ModelError, first_line
-from .features import FeatureSpec
+from .features import REQUIRED_PARAMS, FeatureSpec, features
 
 FORMAT_VERSION = 1
 METADATA_KEYS = (
@@ -43,6 +49,44 @@ METADATA_KEYS = (
 )
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+PROBABILITY_TOLERANCE = 1e-3  # rows must sum to 1 within this (a float32 softmax: ~1e-6)
+_FLOAT_TENSORS = ("tensor(float)", "tensor(double)", "tensor(float16)")
+# "int", "float" or "str" for each FeatureSpec field (annotations may be strings or types)
+_FEATURE_FIELD_TYPES = {f.name: getattr(f.type, "__name__", f.type) for f in dataclasses.fields(FeatureSpec)}
+
+
+def probability_problem(probs: np.ndarray) -> str | None:
+    """Why ``probs`` (batch, labels) are not rows of probabilities, or ``None`` when they are."""
+    if not np.issubdtype(probs.dtype, np.floating):
+        return f"it returned {probs.dtype} values, not floating-point probabilities"
+    if not np.all(np.isfinite(probs)):
+        return "it returned non-finite probabilities"
+    if probs.size and probs.min() < 0:
+        return f"it returned negative probabilities (as low as {float(probs.min()):.3g})"
+    sums = probs.sum(axis=-1, dtype=np.float64)
+    worst = float(sums.flat[np.argmax(np.abs(sums - 1.0))]) if sums.size else 1.0
+    if abs(worst - 1.0) > PROBABILITY_TOLERANCE:
+        return f"its probabilities sum to {worst:.4g}, not 1"
+    return None
+
+
+def _feature_params_problem(params: dict[str, Any]) -> str | None:
+    """What is missing or mistyped in a ``features`` metadata object, or ``None``."""
+    kind = params.get("kind")
+    required = REQUIRED_PARAMS.get(kind) if isinstance(kind, str) else None
+    if required is None:
+        return f"'kind' must be one of {', '.join(REQUIRED_PARAMS)}, not {kind!r}"
+    missing = [key for key in required if key not in params]
+    if missing:
+        return f"{kind} features need {', '.join(missing)} (no parameter has a default)"
+    for key, value in params.items():
+        wanted = _FEATURE_FIELD_TYPES.get(key)
+        if wanted == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            return f"'{key}' must be a whole number, not {value!r}"
+        if wanted == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            return f"'{key}' must be a finite number, not {value!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -130,6 +174,9 @@ class ModelInfo:
         params = parse("features", json.loads)
         if not isinstance(params, dict):
             raise bad("features", "expected a JSON object")
+        problem = _feature_params_problem(params)
+        if problem:
+            raise bad("features", problem)
         try:
             spec = FeatureSpec(sample_rate_hz=rate, **params)
         except TypeError as exc:  # unknown or missing parameter
@@ -213,6 +260,7 @@ class EmotionModel:
         props = self.session.get_modelmeta().custom_metadata_map
         self.info = ModelInfo.from_metadata(props, name)
         self._check_signature()
+        self._check_probe()
 
     def _check_signature(self) -> None:
         name, info = str(self.path), self.info
@@ -235,18 +283,38 @@ class EmotionModel:
             raise ModelError(
                 f"{name}: output shape {out_shape} does not match metadata key 'labels' "
                 f"({len(info.labels)} labels)")
+        if outputs[0].type not in _FLOAT_TENSORS:
+            raise ModelError(f"{name}: output '{outputs[0].name}' is a {outputs[0].type}, "
+                             "not floating-point probabilities")
         self.fixed_frames = frames if isinstance(frames, int) else None
         self._input, self._output = inputs[0].name, outputs[0].name
 
-    def predict(self, windows: np.ndarray) -> np.ndarray:
-        """Probabilities ``(batch, labels)`` for normalised-on-the-way features ``(batch, frames, features)``."""
+    def _check_probe(self) -> None:
+        """Run a window of silence and one of noise; refuse a model whose output is not
+        probabilities (no softmax, scaled, negative) before it labels anything."""
+        spec = self.info.features
+        frames = self.fixed_frames or self.info.window_frames
+        n_samples = spec.samples_for(frames)
+        noise = np.random.default_rng(0).normal(0.0, 0.1, n_samples).astype(np.float32)
+        probe = np.stack([features(audio, spec)[:frames] for audio in (np.zeros(n_samples, np.float32), noise)])
+        problem = probability_problem(self._run(probe))
+        if problem:
+            raise ModelError(f"{self.path}: the model's output is not probabilities: on a probe "
+                             f"of silence and noise {problem}")
+
+    def _run(self, windows: np.ndarray) -> np.ndarray:
         x = self.info.normalization.apply(np.asarray(windows, dtype=np.float32))
         try:
-            probs = self.session.run([self._output], {self._input: x.astype(np.float32, copy=False)})[0]
+            return self.session.run([self._output], {self._input: x.astype(np.float32, copy=False)})[0]
         except Exception as exc:  # e.g. a window too short for the model's pooling layers
             raise ModelError(
                 f"{self.path}: the model failed on windows of {x.shape[1]} frames ({first_line(exc)})") from None
-        if not np.all(np.isfinite(probs)):  # never turn NaN into a confident-looking label
-            raise ModelError(f"{self.path}: the model failed on windows of {x.shape[1]} frames "
-                             "(it returned non-finite probabilities)")
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """Probabilities ``(batch, labels)`` for normalised-on-the-way features ``(batch, frames, features)``."""
+        probs = self._run(windows)
+        problem = probability_problem(probs)
+        if problem:  # never turn NaN or a broken output into a confident-looking label
+            raise ModelError(f"{self.path}: the model failed on windows of {np.shape(windows)[1]} frames "
+                             f"({problem})")
         return probs

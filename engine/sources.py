@@ -5,17 +5,26 @@ never allocates beyond that copy, and counts the overflows PortAudio reports.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from .errors import MoodlineError
+from .fileio import native_stderr_silenced
 from .ringbuffer import RingBuffer
 
 BLOCK_S = 0.02  # PortAudio block length: small, so the ring is fed steadily
 
+# PortAudio is restarted to look for new devices, which would close any open stream; the lock
+# keeps a restart and the opening or closing of an input stream from overlapping, and the
+# count says whether one of the engine's input streams is open.
+_portaudio_lock = threading.RLock()
+_open_input_streams = 0
+
 
 def _sounddevice():
     try:
-        import sounddevice
+        with native_stderr_silenced():  # PortAudio starts here; ALSA/JACK print their probing
+            import sounddevice
     except OSError:  # the PortAudio library itself is missing
         raise MoodlineError("audio input: the PortAudio library is not installed "
                             "(Debian/Ubuntu: apt install libportaudio2)") from None
@@ -32,19 +41,41 @@ class InputDevice:
     is_default: bool
 
 
-def input_devices() -> list[InputDevice]:
-    """Every device that can record, as PortAudio sees it."""
+def input_devices(rescan: bool = False) -> list[InputDevice]:
+    """Every device that can record, as PortAudio sees it.
+
+    PortAudio lists the devices it found when it started; ``rescan=True`` restarts it first,
+    so a microphone plugged in since then appears. A restart would close every open stream,
+    so it is skipped while one of the engine's input streams is open (the list is then what
+    PortAudio already knows); a caller playing audio through sounddevice must not rescan.
+    """
     sd = _sounddevice()
-    try:
-        devices, apis = sd.query_devices(), sd.query_hostapis()
-        default = sd.default.device[0]
-    except sd.PortAudioError as exc:
-        raise MoodlineError(f"audio input: {exc}") from None
+    with _portaudio_lock:
+        if rescan and _open_input_streams == 0:
+            _restart_portaudio(sd)
+        try:
+            devices, apis = sd.query_devices(), sd.query_hostapis()
+            default = sd.default.device[0]
+        except sd.PortAudioError as exc:
+            raise MoodlineError(f"audio input: {exc}") from None
     return [
         InputDevice(i, d["name"], apis[d["hostapi"]]["name"], d["max_input_channels"],
                     int(d["default_samplerate"]), i == default)
         for i, d in enumerate(devices) if d["max_input_channels"] > 0
     ]
+
+
+def _restart_portaudio(sd) -> None:
+    # sounddevice has no public way to look for new devices; its own _terminate() and
+    # _initialize() pair is what a restart means, and keeps its bookkeeping right.
+    try:
+        sd._terminate()
+    except sd.PortAudioError:
+        pass  # not running: starting it is all that is needed
+    try:
+        sd._initialize()
+    except sd.PortAudioError as exc:
+        raise MoodlineError(f"audio input: PortAudio did not start again ({exc})") from None
 
 
 def find_input_device(wanted: str | int | None) -> InputDevice:
@@ -97,15 +128,21 @@ class MicrophoneSource:
         self.ring.write(indata[:, 0])
 
     def start(self) -> None:
-        try:
-            self._stream = self._sd.InputStream(
-                device=self.device.index, channels=1, dtype="float32",
-                samplerate=self.sample_rate_hz, blocksize=round(BLOCK_S * self.sample_rate_hz),
-                callback=self._callback)
-            self._stream.start()
-        except Exception as exc:
-            self._stream = None
-            raise MoodlineError(f"audio input '{self.device.name}': cannot record ({exc})") from None
+        global _open_input_streams
+        with _portaudio_lock:
+            try:
+                self._stream = self._sd.InputStream(
+                    device=self.device.index, channels=1, dtype="float32",
+                    samplerate=self.sample_rate_hz, blocksize=round(BLOCK_S * self.sample_rate_hz),
+                    callback=self._callback)
+            except Exception as exc:
+                raise MoodlineError(f"audio input '{self.device.name}': cannot record ({exc})") from None
+            _open_input_streams += 1
+            try:
+                self._stream.start()
+            except Exception as exc:
+                self.stop()
+                raise MoodlineError(f"audio input '{self.device.name}': cannot record ({exc})") from None
 
     @property
     def active(self) -> bool:
@@ -113,10 +150,13 @@ class MicrophoneSource:
         return self._stream is not None and self._stream.active
 
     def stop(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            except Exception:  # a device that vanished cannot be stopped; it is gone either way
-                pass
-            self._stream = None
+        global _open_input_streams
+        with _portaudio_lock:
+            if self._stream is not None:
+                try:
+                    self._stream.stop()
+                    self._stream.close()
+                except Exception:  # a device that vanished cannot be stopped; it is gone either way
+                    pass
+                self._stream = None
+                _open_input_streams -= 1

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .errors import MoodlineError
+from .fileio import atomic_write
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,9 @@ class Timeline:
     def save(self, path: str | os.PathLike, file: str | None = None) -> Path:
         """Write CSV or JSON, chosen by the extension of ``path`` (``.csv`` or ``.json``).
 
-        The file is written next to its final name and then renamed, so an existing export is
-        never left half-written.
+        The write is atomic (:func:`~moodline.engine.fileio.atomic_write`): an existing export
+        is never left half-written, and a failure is one :class:`MoodlineError` line. ``file``
+        (the recording's name) goes into JSON with non-UTF-8 bytes as ``\\udcXX`` escapes.
         """
         path = Path(path)
         suffix = path.suffix.lower()
@@ -139,13 +141,7 @@ class Timeline:
             text = json.dumps(self.to_json_dict(file), indent=1) + "\n"
         else:
             raise MoodlineError(f"{path}: unknown timeline format '{suffix}' (use .csv or .json)")
-        tmp = path.with_name(path.name + ".part")
-        try:
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise MoodlineError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        return path
+        return atomic_write(path, text)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Timeline":

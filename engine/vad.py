@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .audio import _Resampler
+from .audio import _Resampler, to_int16
 
 VAD_FRAME_S = 0.03
 _VAD_RATES_HZ = (8000, 16000, 32000, 48000)  # the rates WebRTC's VAD accepts
@@ -44,7 +44,7 @@ class SpeechDetector:
     def push(self, samples: np.ndarray, last: bool = False) -> None:
         """Classify every whole 30 ms frame of the stream so far (``last`` drains the resampler)."""
         samples = self._resample(np.asarray(samples, dtype=np.float32), last=last)
-        pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+        pcm = to_int16(samples)
         pcm = np.concatenate((self._pending, pcm)) if len(self._pending) else pcm
         n = len(pcm) // self._frame
         data, rate, step = pcm[: n * self._frame].tobytes(), self._rate, 2 * self._frame

@@ -6,6 +6,10 @@ so a test can build a model whose answer it knows (e.g. "high" for energy in hig
 but only runs at its own window length (a broken model, for error tests).
 ``cnn``: three 3×3 conv layers with pooling, global average pooling and a dense layer —
 about as costly per window as the default model is designed to be; for benchmarks.
+
+``output`` breaks the probabilities on purpose, for error tests: ``"times10"`` (softmax × 10),
+``"negative"`` (minus softmax), ``"int64"`` (softmax × 10 cast to integers), ``"logits"`` (no
+softmax: any real numbers) or ``"nan"`` (softmax × NaN).
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ def make_model(
     frames: int | None = None,
     metadata: dict[str, str | None] | None = None,
     seed: int = 0,
+    output: str = "softmax",
 ) -> Path:
     """Write a model to ``path``. ``metadata`` entries override (or, as ``None``, delete) keys."""
     info = ModelInfo(tuple(labels), window_s, spec, normalization, provenance="test model")
@@ -46,14 +51,14 @@ def make_model(
     time_dim = "frames" if dynamic_frames else (frames or info.window_frames)
     rng = np.random.default_rng(seed)
     x = helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", time_dim, n_features])
-    y = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", n_labels])
+    out_type = TensorProto.INT64 if output == "int64" else TensorProto.FLOAT
+    y = helper.make_tensor_value_info("probabilities", out_type, ["batch", n_labels])
     if kind == "tiny":
         w = rng.normal(0, 0.05, (n_features, n_labels)) if weights is None else weights
         nodes = [
             helper.make_node("ReduceMean", ["features", "axis1"], ["pooled"], keepdims=0),
             helper.make_node("MatMul", ["pooled", "w"], ["logits0"]),
             helper.make_node("Add", ["logits0", "b"], ["logits"]),
-            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
         ]
         inits = [_init("w", w), _init("b", np.zeros(n_labels)),
                  numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1")]
@@ -74,7 +79,6 @@ def make_model(
             helper.make_node("GlobalAveragePool", ["h3"], ["gap"]),
             helper.make_node("Flatten", ["gap"], ["flat"]),
             helper.make_node("Gemm", ["flat", "dw", "db"], ["logits"]),
-            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
         ]
         inits += [_init("dw", rng.normal(0, 0.1, (64, n_labels))), _init("db", np.zeros(n_labels))]
     elif kind == "flat":  # flattens the window: claims any length, works only at its own
@@ -82,12 +86,13 @@ def make_model(
         nodes = [
             helper.make_node("Reshape", ["features", "shape"], ["flat"]),
             helper.make_node("MatMul", ["flat", "w"], ["logits"]),
-            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
         ]
         inits = [_init("w", rng.normal(0, 0.01, (n_in, n_labels)) if weights is None else weights),
                  numpy_helper.from_array(np.array([0, -1], dtype=np.int64), "shape")]
     else:
         raise ValueError(kind)
+    tail_nodes, tail_inits = _output_nodes(output)
+    nodes, inits = nodes + tail_nodes, inits + tail_inits
     graph = helper.make_graph(nodes, "moodline_test", [x], [y], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 8
@@ -102,6 +107,23 @@ def make_model(
     path = Path(path)
     onnx.save(model, str(path))
     return path
+
+
+def _output_nodes(output: str) -> tuple[list, list]:
+    """``logits`` → ``probabilities``: a softmax, or one of the deliberately broken outputs."""
+    if output == "softmax":
+        return [helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)], []
+    if output == "logits":
+        return [helper.make_node("Identity", ["logits"], ["probabilities"])], []
+    softmax = helper.make_node("Softmax", ["logits"], ["softmax"], axis=1)
+    tails = {
+        "times10": [helper.make_node("Mul", ["softmax", "ten"], ["probabilities"])],
+        "negative": [helper.make_node("Neg", ["softmax"], ["probabilities"])],
+        "int64": [helper.make_node("Mul", ["softmax", "ten"], ["scaled"]),
+                  helper.make_node("Cast", ["scaled"], ["probabilities"], to=TensorProto.INT64)],
+        "nan": [helper.make_node("Mul", ["softmax", "nan"], ["probabilities"])],
+    }
+    return [softmax, *tails[output]], [_init("ten", np.array(10.0)), _init("nan", np.array(np.nan))]
 
 
 def band_weights(spec: FeatureSpec, labels: Sequence[str] = ("low", "high")) -> np.ndarray:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from moodline.engine.fileio import PUBLIC_FILE_MODE, atomic_write
 from moodline.engine.model import EmotionModel, ModelInfo
 
 PARITY_TOLERANCE = 1e-4
@@ -62,19 +63,14 @@ def export_onnx(model, info: ModelInfo, path: str | os.PathLike, check_windows: 
         raise ExportError(f"ONNX and Keras disagree by {diff:.2e} (limit {PARITY_TOLERANCE:g}); {path} not written")
 
     path = Path(path)
+    # The engine's own contract check (metadata, signature, probabilities on a probe), on a
+    # scratch copy: the file appears at ``path`` only once the engine accepts it.
+    with tempfile.TemporaryDirectory() as scratch:
+        check = Path(scratch) / path.name
+        check.write_bytes(data)
+        EmotionModel(check, prefer="cpu")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a model is for everyone to read
-    try:
-        EmotionModel(tmp, prefer="cpu")  # the engine's contract check, before the file is in place
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_write(path, data, PUBLIC_FILE_MODE)  # a model is for everyone on the machine to read
     return diff
 
 

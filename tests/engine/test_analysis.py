@@ -174,3 +174,13 @@ def test_an_engine_too_slow_for_the_audio_drops_the_oldest_and_keeps_time(tmp_pa
     assert timeline.duration_s == pytest.approx(len(conversation) / RATE, abs=0.01)
     starts = [p.start_s for p in timeline.points]
     np.testing.assert_allclose(np.diff(starts), 0.5)  # no window skipped or repeated
+
+
+@pytest.mark.parametrize("settings", [
+    AnalysisSettings(window_s=float("nan")), AnalysisSettings(window_s=0.05), AnalysisSettings(window_s=31.0),
+    AnalysisSettings(hop_s=float("inf")), AnalysisSettings(hop_s=61.0), AnalysisSettings(hop_s=0.0),
+])
+def test_the_live_engine_refuses_the_same_settings_as_the_command_line(model, settings):
+    # The GUI builds AnalysisSettings itself; the engine's own check is what protects it.
+    with pytest.raises(MoodlineError, match=r"(window|hop) must be"):
+        StreamingAnalyzer(model, RingBuffer(RATE), RATE, settings)

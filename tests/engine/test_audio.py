@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 
@@ -6,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from audio_fixtures import tone
-from moodline.engine.audio import audio_blocks, find_audio_files, load_audio
+from moodline.engine.audio import audio_blocks, audio_duration_s, find_audio_files, load_audio
 from moodline.engine.errors import AudioError
 
 
@@ -105,3 +106,14 @@ def test_folders_are_searched_recursively_for_audio(tmp_path):
     for name in ("a/x.wav", "a/b/y.FLAC", "a/readme.txt", "z.mp3"):
         (tmp_path / name).write_bytes(b"0")
     assert [p.relative_to(tmp_path).as_posix() for p in find_audio_files(tmp_path)] == ["a/b/y.FLAC", "a/x.wav", "z.mp3"]
+
+
+def test_audio_duration_is_read_from_the_header_without_decoding_or_waiting(tmp_path):
+    sf.write(tmp_path / "a.flac", tone(440, 2.5), 16000)
+    assert audio_duration_s(tmp_path / "a.flac") == pytest.approx(2.5)
+    m4a = tmp_path / "a.m4a"
+    subprocess.run([shutil.which("ffmpeg"), "-v", "error", "-i", str(tmp_path / "a.flac"), str(m4a)], check=True)
+    assert audio_duration_s(m4a) is None  # only FFmpeg knows: counted when analysed
+    os.mkfifo(tmp_path / "pipe.wav")
+    assert audio_duration_s(tmp_path / "pipe.wav") is None  # returns at once: never opens a FIFO
+    assert audio_duration_s(tmp_path / "missing.wav") is None

@@ -8,7 +8,7 @@ import pytest
 
 from model_factory import LABELS, make_model
 from moodline.engine.errors import ModelError
-from moodline.engine.features import FeatureSpec
+from moodline.engine.features import REQUIRED_PARAMS, FeatureSpec
 from moodline.engine.model import CPU, CUDA, METADATA_KEYS, EmotionModel, Normalization, choose_providers
 
 
@@ -66,9 +66,13 @@ def test_a_malformed_key_is_refused_naming_it(tmp_path, key, value):
 
 
 def test_a_model_returning_nan_is_refused_rather_than_labelled(tmp_path):
-    model = EmotionModel(make_model(tmp_path / "nan.onnx", weights=np.full((64, 8), np.nan)))
-    with pytest.raises(ModelError, match="nan.onnx: the model failed on windows of 10 frames .*non-finite"):
-        model.predict(np.zeros((2, 10, 64), np.float32))
+    with pytest.raises(ModelError, match="nan.onnx: the model's output is not probabilities: .*non-finite"):
+        EmotionModel(make_model(tmp_path / "nan.onnx", weights=np.full((64, 8), np.nan)))
+    # Fine on the load-time probe, but features near float32's limit overflow its logits:
+    # the run-time check still refuses to label what comes out.
+    model = EmotionModel(make_model(tmp_path / "overflow.onnx", weights=np.full((64, 8), 10.0)))
+    with pytest.raises(ModelError, match="overflow.onnx: the model failed on windows of 10 frames .*non-finite"):
+        model.predict(np.full((2, 10, 64), 3e38, np.float32))
 
 
 def test_input_shape_disagreeing_with_metadata_is_refused(tmp_path):
@@ -106,3 +110,22 @@ def test_asking_for_cuda_without_a_gpu_falls_back_to_cpu_quietly(model_path):
     has_gpu = Path("/dev/nvidia0").exists() or Path("/dev/dxg").exists()
     assert result.stdout.strip() == (CUDA if has_gpu else CPU) or has_gpu
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("kind, key", [(kind, key) for kind, keys in REQUIRED_PARAMS.items()
+                                       for key in keys if key != "kind"])
+def test_every_feature_parameter_is_required(tmp_path, kind, key):
+    spec = FeatureSpec(kind=kind, n_mfcc=13) if kind == "mfcc" else FeatureSpec(kind=kind)
+    params = spec.to_dict()
+    del params[key]
+    path = make_model(tmp_path / "m.onnx", spec=spec, metadata={"features": json.dumps(params)})
+    with pytest.raises(ModelError, match=f"'features' is malformed: {kind} features need {key} "):
+        EmotionModel(path)
+
+
+@pytest.mark.parametrize("key, value", [("hop_length", 320.0), ("n_fft", "512"), ("n_mels", True),
+                                        ("fmax_hz", None)])
+def test_feature_parameters_of_the_wrong_type_are_refused(tmp_path, key, value):
+    params = {**FeatureSpec().to_dict(), key: value}
+    with pytest.raises(ModelError, match=f"'features' is malformed: '{key}' must be"):
+        EmotionModel(make_model(tmp_path / "m.onnx", metadata={"features": json.dumps(params)}))

@@ -1,0 +1,460 @@
+"""Sessions: a live run recorded to one folder as it goes, readable after any end (no Qt here).
+
+A session is one folder, readable by its owner only (folder 0700, files 0600, whatever the
+umask: a voice recording is personal data)::
+
+    2024-05-01_14-03-22/
+      session.json    what was recorded: source, model, labels, settings, start time
+      audio.wav       16-bit mono at the input's rate, appended and synced every FLUSH_S
+      timeline.jsonl  one timeline point per line, appended as points arrive (the journal)
+      timeline.json   the whole timeline, written when the session ends or is saved
+
+``audio.wav``'s header is rewritten on every append and the file synced to disk, so a crash,
+``kill -9`` or a power cut loses at most the last ``FLUSH_S`` of audio and the file stays a
+valid WAV that any player (and ``moodline analyze``) reads; the timeline is rebuilt from
+``timeline.jsonl`` when ``timeline.json`` is missing.
+
+The window's Start and ``moodline listen --out DIR`` both record through
+:class:`ListeningSession`; :func:`open_session` reopens a folder either left.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import queue
+import shutil
+import threading
+import time
+import wave
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO, Callable
+
+import numpy as np
+
+from .analysis import AnalysisSettings
+from .audio import to_int16
+from .errors import MoodlineError
+from .fileio import (PRIVATE_DIR_MODE, atomic_write, check_writable_dir, create_private_file,
+                     make_private_dir, os_error_text)
+from .model import EmotionModel
+from .ringbuffer import RingBuffer
+from .streaming import StreamingAnalyzer
+from .timeline import Timeline, TimelinePoint
+
+SESSION_FILE, AUDIO_FILE = "session.json", "audio.wav"
+POINTS_FILE, TIMELINE_FILE = "timeline.jsonl", "timeline.json"
+SESSION_FILES = (SESSION_FILE, AUDIO_FILE, POINTS_FILE, TIMELINE_FILE)
+SESSION_FORMAT = "moodline-session"
+FLUSH_S = 0.5  # audio and points reach the disk at least this often
+
+
+# ---- where sessions live ----------------------------------------------------------------
+def default_sessions_dir() -> Path:
+    """Where the window's sessions go: ``$MOODLINE_SESSIONS_DIR`` or ``~/Moodline/sessions``."""
+    return Path(os.environ.get("MOODLINE_SESSIONS_DIR") or Path.home() / "Moodline" / "sessions")
+
+
+def new_session_dir(root: str | os.PathLike | None = None) -> Path:
+    """A new, empty, private folder named after the current time under ``root`` (created)."""
+    root = make_private_dir(Path(root) if root else default_sessions_dir())
+    stem = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    for n in range(1000):
+        try:
+            return make_private_dir(root / (stem if n == 0 else f"{stem}_{n}"), exist_ok=False)
+        except FileExistsError:
+            continue
+    raise MoodlineError(f"{root}: cannot create a session folder (too many sessions this second)")
+
+
+def prepare_session_dir(folder: str | os.PathLike) -> bool:
+    """Make ``folder`` ready to receive a session, before any audio is recorded.
+
+    The folder is created (with its missing parents) or must be empty; it is made private and
+    checked writable. A problem is one :class:`MoodlineError` line. Returns whether the folder
+    was created here, so a caller whose session never started can remove it again.
+    """
+    folder = Path(folder)
+    existed = folder.is_dir()
+    if existed:
+        if (folder / SESSION_FILE).exists():
+            raise MoodlineError(f"{folder}: already holds a session; choose a new folder")
+        try:
+            if any(folder.iterdir()):
+                raise MoodlineError(f"{folder}: the folder is not empty; choose a new or empty folder")
+            os.chmod(folder, PRIVATE_DIR_MODE)
+        except OSError as exc:
+            raise MoodlineError(f"{folder}: cannot use the folder ({os_error_text(exc)})") from None
+    else:
+        make_private_dir(folder)
+    check_writable_dir(folder)
+    return not existed
+
+
+def session_folder_of(path: str | os.PathLike) -> Path | None:
+    """The session folder ``path`` names (the folder or any file in it), or None."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    return folder if (folder / SESSION_FILE).is_file() else None
+
+
+# ---- what is in a session ----------------------------------------------------------------
+@dataclass
+class SessionInfo:
+    """The contents of ``session.json``."""
+
+    source: str  # "input: <device name>" or the analysed file's path
+    model: str
+    labels: list[str]
+    sample_rate_hz: int  # of audio.wav
+    settings: dict[str, Any] = field(default_factory=dict)
+    started: str = field(default_factory=lambda: datetime.now().isoformat(timespec="seconds"))
+    started_unix_s: float = field(default_factory=time.time)
+    format: str = SESSION_FORMAT
+    version: int = 1
+
+    def save(self, folder: Path) -> None:
+        atomic_write(folder / SESSION_FILE, json.dumps(asdict(self), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> "SessionInfo":
+        try:
+            data = json.loads((folder / SESSION_FILE).read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:
+                raise ValueError("not a session file")
+            known = cls.__dataclass_fields__
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (OSError, ValueError, TypeError) as exc:
+            raise MoodlineError(f"{folder}: not a Moodline session ({exc})") from None
+
+
+@dataclass
+class Recording:
+    """A timeline with its audio (16-bit mono), as analysed, recorded or reopened."""
+
+    timeline: Timeline
+    audio: np.ndarray | None  # int16
+    sample_rate_hz: int
+    source: str  # file path, or "input: <device>"
+    folder: Path | None = None  # the session folder, when it has one
+    model: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        audio_s = 0.0 if self.audio is None else len(self.audio) / self.sample_rate_hz
+        return max(audio_s, self.timeline.duration_s)
+
+
+# ---- writing -----------------------------------------------------------------------------
+class IncrementalWav:
+    """A 16-bit mono WAV file that is valid on disk after every :meth:`write`.
+
+    ``wave`` rewrites the header's sizes after each append, and its seeks push both the samples
+    and the header to the operating system at once: a process killed at any moment leaves a
+    file whose header counts only samples that are there. :meth:`sync` also gets them past a
+    power cut. ``handle`` is an open binary file to write into (it is closed with the WAV).
+    """
+
+    def __init__(self, handle: BinaryIO, sample_rate_hz: int) -> None:
+        self.frames = 0
+        self._file = handle
+        self._wav = wave.open(handle, "wb")
+        self._wav.setnchannels(1)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(sample_rate_hz)
+        self._wav.writeframes(b"")  # the header is on disk before the first sample
+
+    @classmethod
+    def create(cls, path: Path, sample_rate_hz: int) -> "IncrementalWav":
+        """A new private (0600) WAV file at ``path``, which must not exist yet."""
+        return cls(os.fdopen(create_private_file(path), "wb"), sample_rate_hz)
+
+    def write(self, samples: np.ndarray) -> None:
+        """Append float samples (-1…1) or 16-bit PCM."""
+        if len(samples):
+            # Native byte order: ``wave`` swaps to little-endian itself where needed.
+            pcm = np.ascontiguousarray(to_int16(samples))
+            self._wav.writeframes(memoryview(pcm).cast("B"))  # no copy of a long recording
+            self.frames += len(samples)
+
+    def sync(self) -> None:
+        self._file.flush()
+        try:
+            os.fsync(self._file.fileno())
+        except io.UnsupportedOperation:  # an in-memory file: nothing to sync
+            pass
+
+    def finish(self) -> None:
+        """Patch the header for the last time and sync; the file stays open."""
+        self._wav.close()  # does not close a file object it did not open itself
+        self.sync()
+
+    def close(self) -> None:
+        try:
+            self.finish()
+        finally:
+            self._file.close()
+
+
+def wav_bytes(audio: np.ndarray, sample_rate_hz: int) -> bytes:
+    """``audio`` (16-bit or float mono) as the bytes of a WAV file, for :func:`atomic_write`."""
+    buffer = io.BytesIO()
+    wav = IncrementalWav(buffer, sample_rate_hz)
+    wav.write(audio)
+    wav.finish()
+    return buffer.getvalue()
+
+
+class SessionRecorder:
+    """Writes a live session to its folder on its own thread.
+
+    Audio is read from the ring buffer (never in the audio callback); points arrive from the
+    engine thread through :meth:`add_point`, which only puts them on a queue. Every
+    ``FLUSH_S`` both reach the disk.
+    """
+
+    def __init__(self, folder: Path, info: SessionInfo, ring: RingBuffer, start_index: int) -> None:
+        self.folder = folder
+        self.info = info
+        self.ring = ring
+        self.error: BaseException | None = None
+        info.save(folder)
+        try:
+            self._wav = IncrementalWav.create(folder / AUDIO_FILE, info.sample_rate_hz)
+            self._points_file = os.fdopen(create_private_file(folder / POINTS_FILE), "w", encoding="utf-8")
+        except OSError as exc:
+            raise MoodlineError(f"{folder}: cannot record the session there ({os_error_text(exc)})") from None
+        self._points: queue.SimpleQueue[TimelinePoint] = queue.SimpleQueue()
+        self._pos = start_index
+        self._stop = threading.Event()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="moodline-recorder", daemon=True)
+
+    @property
+    def seconds_written(self) -> float:
+        return self._wav.frames / self.info.sample_rate_hz
+
+    def add_point(self, point: TimelinePoint) -> None:
+        """Queue a point for the journal (safe to call from any thread, returns at once)."""
+        self._points.put(point)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeline: Timeline | None = None) -> Path:
+        """Write what is left, close the files, and save the whole timeline; returns the folder.
+
+        Calling it again does nothing. A file that cannot be finished (disk full) is one
+        :class:`MoodlineError`; what reached the disk before stays readable.
+        """
+        if self._stopped:
+            return self.folder
+        self._stopped = True
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10.0)
+        try:
+            try:
+                self._wav.close()
+            finally:
+                self._points_file.close()
+        except OSError as exc:
+            raise MoodlineError(f"{self.folder}: cannot finish the session ({os_error_text(exc)})") from None
+        if timeline is not None:
+            timeline.save(self.folder / TIMELINE_FILE, file=self.info.source)
+        return self.folder
+
+    def discard(self) -> None:
+        """Stop and remove the files this recorder made (a session that never started)."""
+        try:
+            self.stop()
+        except MoodlineError:
+            pass
+        for name in SESSION_FILES:
+            try:
+                os.remove(self.folder / name)
+            except OSError:
+                pass
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(FLUSH_S):
+                self._write_pending()
+            self._write_pending()
+        except Exception as exc:  # disk full, folder removed: reported, the session goes on
+            self.error = exc
+
+    def _write_pending(self) -> None:
+        first, samples = self.ring.read(self._pos)
+        if first > self._pos:  # fell behind the ring: silence keeps later audio at its true time
+            self._wav.write(np.zeros(first - self._pos, dtype=np.float32))
+        self._wav.write(samples)
+        self._pos = first + len(samples)
+        lines = []
+        while True:
+            try:
+                lines.append(json.dumps(self._points.get_nowait().to_dict()))
+            except queue.Empty:
+                break
+        if lines:
+            self._points_file.write("\n".join(lines) + "\n")
+            self._points_file.flush()
+            os.fsync(self._points_file.fileno())
+        self._wav.sync()
+
+
+class ListeningSession:
+    """One run from start to stop: an input source feeding the engine thread and, given a
+    folder, the :class:`SessionRecorder`.
+
+    ``source`` is a started-on-demand input with ``ring``, ``sample_rate_hz``, ``device.name``,
+    ``active``, ``start()`` and ``stop()`` (a :class:`~moodline.engine.sources.MicrophoneSource`).
+    :meth:`start` and :meth:`stop` block on the device and the disk.
+    """
+
+    def __init__(self, model: EmotionModel, settings: AnalysisSettings, source,
+                 folder: Path | None = None, settings_record: dict | None = None) -> None:
+        self.model, self.source, self.folder = model, source, folder
+        self.settings_record = settings_record or {}
+        self.analyzer = StreamingAnalyzer(model, source.ring, source.sample_rate_hz, settings)
+        self.recorder: SessionRecorder | None = None
+        self.start_index = 0  # the ring's absolute sample index at time 0 of the session
+        self.timeline: Timeline | None = None  # once stopped
+        self.analyzer.subscribe(self._record_point)  # first: the journal never misses a point
+
+    @property
+    def source_name(self) -> str:
+        return f"input: {self.source.device.name}"
+
+    def subscribe(self, callback: Callable[[TimelinePoint], None]) -> None:
+        """Call ``callback(point)`` on the engine thread for every new point (keep it quick)."""
+        self.analyzer.subscribe(callback)
+
+    def _record_point(self, point: TimelinePoint) -> None:
+        if self.recorder is not None:
+            self.recorder.add_point(point)
+
+    def start(self) -> None:
+        """Write ``session.json``, start the recorder and the engine thread, open the input."""
+        start_index = self.start_index = self.source.ring.written
+        if self.folder is not None:
+            info = SessionInfo(self.source_name, str(self.model.path), list(self.model.info.labels),
+                               self.source.sample_rate_hz, self.settings_record)
+            self.recorder = SessionRecorder(self.folder, info, self.source.ring, start_index)
+        self.analyzer.start(from_sample=start_index)
+        if self.recorder is not None:
+            self.recorder.start()
+        try:
+            self.source.start()
+        except Exception:
+            self.source.stop()
+            self.analyzer.stop()
+            if self.recorder is not None:
+                self.recorder.discard()  # nothing was recorded: leave no half session behind
+            raise
+
+    def stop(self) -> Timeline:
+        """Stop the input, classify all it delivered, finish the session files (once)."""
+        if self.timeline is None:
+            self.source.stop()
+            self.timeline = self.analyzer.stop()
+        if self.recorder is not None:
+            self.recorder.stop(self.timeline)
+        return self.timeline
+
+    @property
+    def has_audio(self) -> bool:
+        """Whether the input has delivered audio yet (some systems take a second or two)."""
+        return self.source.ring.written > self.start_index
+
+    def problem(self) -> str | None:
+        """Why the session cannot go on (one line), or None while all is well."""
+        if self.analyzer.error is not None:
+            return f"engine stopped: {self.analyzer.error}"
+        if not self.source.active:
+            return f"audio input '{self.source.device.name}' stopped delivering audio (was it unplugged?)"
+        if self.recorder is not None and self.recorder.error is not None:
+            error = self.recorder.error
+            cause = os_error_text(error) if isinstance(error, OSError) else str(error)
+            return f"recording to {self.folder} failed: {cause}"
+        return None
+
+    @property
+    def dropped_s(self) -> float:
+        """Audio lost so far: what the engine was too slow to read plus input overflows."""
+        from .sources import BLOCK_S
+
+        rate = self.source.sample_rate_hz
+        return self.analyzer.lost_samples / rate + getattr(self.source, "overflows", 0) * BLOCK_S
+
+
+# ---- reading, saving, exporting ----------------------------------------------------------
+def read_points(path: Path, labels: list[str]) -> Timeline:
+    """A timeline from ``timeline.jsonl``, ignoring a last line cut short by a crash."""
+    timeline = Timeline(tuple(labels))
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            timeline.extend([TimelinePoint.from_dict(json.loads(line))])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return timeline
+
+
+def open_session(folder: str | os.PathLike) -> Recording:
+    """Reopen a session folder, also one cut short by a crash or ``kill -9``."""
+    import soundfile
+
+    folder = Path(folder)
+    info = SessionInfo.load(folder)
+    if (folder / TIMELINE_FILE).is_file():
+        timeline = Timeline.load(folder / TIMELINE_FILE)
+    elif (folder / POINTS_FILE).is_file():
+        timeline = read_points(folder / POINTS_FILE, info.labels)
+    else:
+        timeline = Timeline(tuple(info.labels))
+    audio, rate = None, info.sample_rate_hz
+    if (folder / AUDIO_FILE).is_file():
+        try:
+            audio, rate = soundfile.read(str(folder / AUDIO_FILE), dtype="int16")
+        except Exception as exc:
+            raise MoodlineError(f"{folder / AUDIO_FILE}: cannot read the session's audio ({exc})") from None
+        if audio.ndim > 1:
+            audio = audio[:, 0]
+    return Recording(timeline, audio, rate, info.source, folder, info.model)
+
+
+def save_as_session(recording: Recording, folder: str | os.PathLike, settings: dict | None = None) -> Path:
+    """Write ``recording`` as a session folder (created private; must not hold a session)."""
+    folder = Path(folder)
+    make_private_dir(folder)
+    if (folder / SESSION_FILE).exists():
+        raise MoodlineError(f"{folder}: already holds a session")
+    SessionInfo(recording.source, recording.model, list(recording.timeline.labels),
+                recording.sample_rate_hz, settings or {}).save(folder)
+    if recording.audio is not None:
+        export_wav(recording, folder / AUDIO_FILE)
+    recording.timeline.save(folder / TIMELINE_FILE, file=recording.source)
+    return folder
+
+
+def save_session_copy(folder: Path, target: Path) -> Path:
+    """Copy a session folder to ``target`` (which must not exist), keeping it private."""
+    target = Path(target)
+    if target.exists():
+        raise MoodlineError(f"{target}: already exists")
+    make_private_dir(target.parent)
+    try:
+        shutil.copytree(folder, target)  # copies the 0700 / 0600 modes too
+    except (OSError, shutil.Error) as exc:
+        cause = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
+        raise MoodlineError(f"{target}: cannot copy the session ({cause})") from None
+    return target
+
+
+def export_wav(recording: Recording, path: str | os.PathLike) -> Path:
+    """The recording's audio as a 16-bit WAV file (written atomically, private)."""
+    if recording.audio is None:
+        raise MoodlineError("this recording has no audio to export")
+    return atomic_write(path, wav_bytes(recording.audio, recording.sample_rate_hz))

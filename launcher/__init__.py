@@ -1,0 +1,39 @@
+"""The ``moodline`` program: the one place that knows the window, the engine's commands and
+training, and hands each command line to the one that runs it.
+
+Dependencies point one way (desktop → engine ← training); this launcher sits above all three,
+so the engine never imports its consumers. Each is imported only when asked for: the
+terminal commands never load Qt, and nothing but training loads TensorFlow.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+# Commands that the training package runs (TensorFlow lives there only), with their help.
+TRAINING_COMMANDS = (
+    ("train", "train a model from emotional speech corpora (needs the 'train' extra)"),
+    ("evaluate", "evaluate an ONNX model on corpora, by speaker"),
+)
+_HELP_AND_VERSION = ("-h", "--help", "--version")
+
+
+def wants_window(argv: Sequence[str]) -> bool:
+    """No arguments, or window options first (``--open FILE``, ``--start``, ``--aid``, ...)."""
+    return not argv or (argv[0].startswith("-") and argv[0] not in _HELP_AND_VERSION)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``moodline ARGS``: the window, a training command or an engine command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if wants_window(argv):
+        from moodline.desktop.app import main as window_main
+
+        return window_main(argv)
+    if argv[0] in dict(TRAINING_COMMANDS):
+        from moodline.training.cli import main as training_main
+
+        return training_main(argv)
+    from moodline.engine.cli import main as engine_main
+
+    return engine_main(argv, other_commands=TRAINING_COMMANDS)
