@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moodline", description="Train or evaluate Moodline emotion models.")
     commands = parser.add_subparsers(dest="command", required=True)
     data_help = ("corpus as NAME=PATH, repeatable; NAME is ravdess, ravdess-speech, ravdess-song, ravdess-gender, "
-                 "tess, savee, crema-d, emodb, msp-improv, folder (a folder per label) or csv (path,label,speaker)")
+                 "tess, nemo, savee, crema-d, emodb, msp-improv, folder (a folder per label) or csv (path,label,speaker)")
 
     train = commands.add_parser("train", help="train a model with speaker-independent evaluation, export ONNX")
     train.add_argument("--data", action="append", required=True, metavar="NAME=PATH", help=data_help)

@@ -235,6 +235,23 @@ def load_msp_improv(root: str | os.PathLike) -> Corpus:
     return _build("msp_improv", items)
 
 
+# --- nEMO -----------------------------------------------------------------------------------
+# samples/EB0_anger_1.ogg (the release's .wav names work too): speaker, emotion, sentence number.
+# Nine actors (EB0 IC0 KD0 KS0 MK0 MP0 SM0 TP0 WR0); emotions anger, fear, happiness, neutral,
+# sadness, surprised.
+_NEMO_NAME = re.compile(r"^([A-Z]{2}\d)_([a-z]+)_(\d+)$")
+
+
+def load_nemo(root: str | os.PathLike) -> Corpus:
+    """nEMO (Polish): ``samples/<speaker>_<emotion>_<sentence>.ogg``, nine speakers."""
+    items = []
+    for path in _files(Path(root)):
+        match = _NEMO_NAME.match(path.stem)
+        if match:
+            items.append((path, map_label(match[2]), match[2], match[1]))
+    return _build("nemo", items)
+
+
 # --- Your own data --------------------------------------------------------------------------
 def load_folder(root: str | os.PathLike) -> Corpus:
     """A folder per label (``angry/…``), optionally a folder per speaker inside (``angry/ann/…``).
@@ -285,6 +302,7 @@ LOADERS: dict[str, Callable[..., Corpus]] = {
     "crema-d": load_crema_d,
     "emodb": load_emodb,
     "msp-improv": load_msp_improv,
+    "nemo": load_nemo,
     "folder": load_folder,
     "csv": load_manifest,
 }

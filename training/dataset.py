@@ -5,7 +5,12 @@ engine's :class:`~moodline.engine.windows.WindowSlicer` (same feature code, same
 hop, last window zero-padded) with the engine's WebRTC :class:`SpeechDetector`, so every
 training window is one the live engine could have classified. Variant 0 of a clip is the clip
 itself; variants 1..n are augmented copies (training only), each remembering its source clip
-so a split check can prove no copy of a test clip is trained on.
+so a split check can prove no copy of a test clip is trained on; variants 101.. are the test
+conditions of :mod:`.conditions` (noise, gain, telephone: scoring only).
+
+With a frozen ``encoder`` (an ONNX file from :func:`.whisper.export_pooled_encoder`), each
+window is stored as the encoder's pooled states instead of its features: the encoder is the
+slow part, and a frozen one gives the same answer every run.
 
 Windows are cached per (clip, variant, settings) as ``.npz`` files under ``runs/cache/`` (or a
 folder the caller gives): feature extraction and augmentation are the slow part of a run.
@@ -28,7 +33,8 @@ from moodline.engine.features import FeatureSpec
 from moodline.engine.vad import SpeechDetector
 from moodline.engine.windows import WindowGrid, WindowSlicer
 
-from .augment import augmented_copy
+from .augment import BabbleBank, augmented_copy
+from .conditions import CONDITIONS, apply_condition
 from .corpora import Clip
 
 # Windows are cut and gated exactly as the engine's defaults do: a window every hop, and only
@@ -43,7 +49,7 @@ class WindowSet:
     """Feature windows of many clips, with where each came from."""
 
     clips: list[Clip]
-    features: np.ndarray  # (N, frames, n_features) float32
+    features: np.ndarray  # (N, frames, n_features) float32, or (N, states, dims) encoder embeddings
     clip_index: np.ndarray  # (N,) int: which clip of ``clips`` the window was cut from
     variant: np.ndarray  # (N,) int: 0 = the clip as recorded, k > 0 = augmented copy k
     speech_fraction: np.ndarray  # (N,) float
@@ -61,33 +67,65 @@ def clip_windows(samples: np.ndarray, grid: WindowGrid) -> tuple[np.ndarray, np.
     return feats, np.array([w.speech_fraction for w in windows], dtype=np.float32)
 
 
-def _cache_name(clip: Clip, variant: int, spec: FeatureSpec, window_s: float, seed: int) -> str:
+def _cache_name(clip: Clip, variant: int, spec: FeatureSpec, window_s: float, seed: int, extra: str) -> str:
     settings = json.dumps([spec.sample_rate_hz, spec.to_dict(), window_s, HOP_S, seed, variant,
-                           str(clip.path.resolve()), 2])
+                           str(clip.path.resolve()), 3, extra])
     return hashlib.sha1(settings.encode()).hexdigest()[:20] + ".npz"
 
 
-def _variant_samples(samples: np.ndarray, clip: Clip, variant: int, rate_hz: int, seed: int) -> np.ndarray:
+_BABBLE: dict[str, BabbleBank] = {}  # per worker process: loaded once
+_ENCODERS: dict[str, object] = {}
+
+
+def _babble(folder: str | None) -> BabbleBank | None:
+    if folder is None:
+        return None
+    if folder not in _BABBLE:
+        _BABBLE[folder] = BabbleBank(folder)
+    return _BABBLE[folder]
+
+
+def _encode(encoder: str, feats: np.ndarray) -> np.ndarray:
+    """Pooled encoder states of feature windows, float16 (half the cache, well within the noise)."""
+    if encoder not in _ENCODERS:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # one process per core does the parallel work
+        _ENCODERS[encoder] = ort.InferenceSession(encoder, options, providers=["CPUExecutionProvider"])
+    session = _ENCODERS[encoder]
+    return session.run(None, {session.get_inputs()[0].name: feats})[0].astype(np.float16)
+
+
+def _variant_samples(samples: np.ndarray, clip: Clip, variant: int, rate_hz: int, seed: int,
+                     babble: BabbleBank | None) -> np.ndarray:
     if variant == 0:
         return samples
     # Seeded by clip and variant, so a copy is the same in every run and on every fold.
     rng = np.random.default_rng([seed, variant, zlib.crc32(clip.key.encode())])
-    return augmented_copy(samples, rng, rate_hz)
+    for condition, number in CONDITIONS.items():
+        if variant == number:
+            return apply_condition(samples, condition, rng, rate_hz)
+    return augmented_copy(samples, rng, rate_hz, babble)
 
 
 def _extract_one(job: tuple) -> list[tuple[np.ndarray, np.ndarray]]:
-    clip, variants, spec, window_s, seed, cache_dir = job
+    clip, variants, spec, window_s, seed, cache_dir, babble_dir, encoder, encoder_id = job
     grid = WindowGrid.for_seconds(spec, window_s, HOP_S)
+    extra = json.dumps([babble_dir is not None, encoder_id])
     out, samples = [], None
     for variant in variants:
-        cached = Path(cache_dir) / _cache_name(clip, variant, spec, window_s, seed) if cache_dir else None
+        cached = Path(cache_dir) / _cache_name(clip, variant, spec, window_s, seed, extra) if cache_dir else None
         if cached is not None and cached.exists():
             with np.load(cached) as data:
                 out.append((data["features"], data["speech_fraction"]))
             continue
         if samples is None:
             samples = load_audio(clip.path, spec.sample_rate_hz)
-        feats, speech = clip_windows(_variant_samples(samples, clip, variant, spec.sample_rate_hz, seed), grid)
+        babble = _babble(babble_dir) if 0 < variant < 100 else None
+        feats, speech = clip_windows(_variant_samples(samples, clip, variant, spec.sample_rate_hz, seed, babble), grid)
+        if encoder is not None:
+            feats = _encode(encoder, feats)
         if cached is not None:
             tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
             np.savez(tmp, features=feats, speech_fraction=speech)
@@ -98,17 +136,28 @@ def _extract_one(job: tuple) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def extract_windows(clips: Sequence[Clip], spec: FeatureSpec, window_s: float, n_augmented: dict[str, int] | int = 0,
                     seed: int = 0, cache_dir: str | os.PathLike | None = None, workers: int = 1,
-                    progress: bool = True) -> WindowSet:
-    """Windows of every clip (variant 0) plus ``n_augmented`` augmented copies of each.
+                    progress: bool = True, conditions: Sequence[str] = (), babble_dir: str | os.PathLike | None = None,
+                    encoder: str | os.PathLike | None = None) -> WindowSet:
+    """Windows of every clip (variant 0) plus ``n_augmented`` augmented copies of each, plus the
+    clip under each of ``conditions`` (test conditions, see :mod:`.conditions`).
 
     ``n_augmented`` may be a number for all clips or a per-corpus dict. ``workers`` > 1 decodes
-    and augments in that many processes.
+    and augments in that many processes. ``babble_dir`` is a folder of unlabelled speech that
+    augmentation mixes into babble noise. ``encoder`` is a pooled-encoder ONNX file: windows are
+    then stored as its embeddings.
     """
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
     counts = n_augmented if isinstance(n_augmented, dict) else {}
-    jobs = [(clip, list(range(1 + counts.get(clip.corpus, n_augmented if isinstance(n_augmented, int) else 0))),
-             spec, window_s, seed, None if cache_dir is None else str(cache_dir)) for clip in clips]
+    extra_variants = [CONDITIONS[c] for c in conditions]
+    encoder_id = None
+    if encoder is not None:
+        encoder = str(Path(encoder).resolve())
+        encoder_id = hashlib.sha1(Path(encoder).read_bytes()).hexdigest()[:16]
+    babble = None if babble_dir is None else str(babble_dir)
+    jobs = [(clip, list(range(1 + counts.get(clip.corpus, n_augmented if isinstance(n_augmented, int) else 0)))
+             + extra_variants, spec, window_s, seed, None if cache_dir is None else str(cache_dir), babble,
+             encoder, encoder_id) for clip in clips]
     if workers > 1:
         import multiprocessing
 

@@ -15,11 +15,29 @@ def speech() -> np.ndarray:
     return (0.3 * np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
 
 
-def test_noise_lands_within_the_requested_snr(speech):
-    rng = np.random.default_rng(0)
-    noisy = augment.add_noise(speech, rng, snr_db=(20.0, 20.0))
-    snr = 10 * np.log10(np.mean(speech**2) / np.mean((noisy - speech) ** 2))
-    assert snr == pytest.approx(20.0, abs=0.5)
+def test_noise_lands_within_the_requested_snr_against_the_speech_not_the_pauses(speech):
+    with_pauses = np.concatenate([np.zeros(RATE, np.float32), speech, np.zeros(RATE, np.float32)])
+    for seed in range(4):
+        noisy = augment.add_noise(with_pauses, np.random.default_rng(seed), snr_db=(20.0, 20.0))
+        noise = noisy - with_pauses
+        snr = 10 * np.log10(np.mean(speech**2) / np.mean(noise**2))
+        assert snr == pytest.approx(20.0, abs=1.5)
+
+
+def test_babble_is_several_voices_from_the_bank(tmp_path):
+    import soundfile as sf
+
+    t = np.arange(RATE) / RATE
+    for speaker in range(4):
+        folder = tmp_path / f"SPEAKER{speaker:04d}"
+        folder.mkdir()
+        sf.write(folder / "1.wav", (0.2 * np.sin(2 * np.pi * (120 + 40 * speaker) * t)).astype(np.float32), RATE)
+    bank = augment.BabbleBank(str(tmp_path), RATE, max_speakers=3)
+    assert bank.speakers == ["SPEAKER0000", "SPEAKER0001", "SPEAKER0002"]  # the fourth stays unheard
+    babble = bank.babble(RATE // 2, np.random.default_rng(0), talkers=(3, 3))
+    assert babble.shape == (RATE // 2,) and np.sqrt(np.mean(babble**2)) == pytest.approx(1.0, rel=1e-3)
+    spectrum = np.abs(np.fft.rfft(babble))
+    assert (spectrum > 0.2 * spectrum.max()).sum() >= 2  # more than one voice's pitch is in it
 
 
 def test_effects_change_the_signal_keep_it_finite_and_do_not_touch_the_input(speech):
@@ -31,6 +49,10 @@ def test_effects_change_the_signal_keep_it_finite_and_do_not_touch_the_input(spe
         "speed": lambda x, r: augment.change_speed(x, r, factor=(1.1, 1.1)),
         "band": lambda x, r: augment.band_limit(x, r, RATE),
         "reverb": lambda x, r: augment.light_reverb(x, r, RATE),
+        "room": lambda x, r: augment.room_reverb(x, r, RATE),
+        "microphone": lambda x, r: augment.microphone_colouring(x, r, RATE),
+        "codec": lambda x, r: augment.lossy_codec(x, r, RATE),
+        "noise": lambda x, r: augment.add_noise(x, r),
     }
     for name, effect in effects.items():
         out = effect(speech, np.random.default_rng(1))
@@ -38,6 +60,23 @@ def test_effects_change_the_signal_keep_it_finite_and_do_not_touch_the_input(spe
         assert len(out) != len(speech) or not np.allclose(out, speech, atol=1e-3), name
     np.testing.assert_array_equal(speech, original)
     assert len(augment.time_stretch(speech, np.random.default_rng(0), rate=(1.25, 1.25))) == pytest.approx(RATE / 1.25, rel=0.02)
+
+
+def test_gain_spans_quiet_to_clipping(speech):
+    gains = [np.max(np.abs(augment.random_gain(speech, np.random.default_rng(s)))) / np.max(np.abs(speech))
+             for s in range(200)]
+    assert min(gains) < 10 ** (-25 / 20)  # a distant microphone
+    assert max(np.max(np.abs(augment.random_gain(speech, np.random.default_rng(s)))) for s in range(200)) == 1.0
+
+
+def test_codec_and_room_keep_length_and_level(speech):
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        for effect in (augment.lossy_codec, augment.room_reverb):
+            out = effect(speech, rng, RATE)
+            assert len(out) == len(speech)
+            level = 20 * np.log10(np.sqrt(np.mean(out**2)) / np.sqrt(np.mean(speech**2)))
+            assert abs(level) < 3.0, effect.__name__
 
 
 def test_pitch_shift_moves_the_pitch(speech):

@@ -70,6 +70,17 @@ def test_emodb_drops_boredom_with_a_count(tmp_path):
     assert "dropped 2 'boredom'" in corpus.summary()
 
 
+def test_nemo_speaker_and_emotion_from_file_name(tmp_path):
+    touch(tmp_path, "samples/EB0_anger_1.ogg", "samples/WR0_happiness_64.ogg", "samples/KD0_fear_3.wav",
+          "samples/SM0_sadness_12.ogg", "samples/IC0_surprised_7.ogg", "samples/MK0_neutral_2.ogg",
+          "samples/notes_about_it.ogg")
+    assert labels_by_name(load_corpus("nemo", tmp_path)) == {
+        "EB0_anger_1.ogg": ("angry", "nemo:EB0"), "WR0_happiness_64.ogg": ("happy", "nemo:WR0"),
+        "KD0_fear_3.wav": ("fearful", "nemo:KD0"), "SM0_sadness_12.ogg": ("sad", "nemo:SM0"),
+        "IC0_surprised_7.ogg": ("surprised", "nemo:IC0"), "MK0_neutral_2.ogg": ("neutral", "nemo:MK0"),
+    }
+
+
 def test_msp_improv_uses_consensus_labels_and_drops_other(tmp_path):
     touch(tmp_path, "Audio/session1/S01A/R/MSP-IMPROV-S01A-F01-R-FM01.wav",
           "Audio/session1/S01A/S/MSP-IMPROV-S01A-M01-S-MF01.wav",
