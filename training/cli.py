@@ -14,9 +14,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .conditions import CONDITIONS
 from .corpora import CorpusError, load_corpus, parse_data_arg
 
-MODEL_NAMES = ("cnn2d", "cnn1d", "cnn_lstm", "vgg19", "resnet50", "inceptionv3")  # training.models.MODELS
+MODEL_NAMES = ("cnn2d", "cnn1d", "cnn_lstm", "vgg19", "resnet50", "inceptionv3", "whisper_tiny")  # training.models.MODELS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +46,19 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--cache", type=Path, default=Path("runs/cache"), help="feature cache folder (default: runs/cache)")
     train.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes for feature extraction")
     train.add_argument("--no-final", action="store_true", help="only evaluate; do not train and export the final model")
+    train.add_argument("--loco", action="store_true",
+                       help="also leave one corpus out: train on the others, test on all of it (needs 2+ corpora)")
+    train.add_argument("--conditions", nargs="*", default=[], choices=tuple(CONDITIONS), metavar="CONDITION",
+                       help=f"also score the test clips under these conditions ({', '.join(CONDITIONS)})")
+    train.add_argument("--babble", type=Path, default=None, metavar="DIR",
+                       help="a folder of unlabelled speech (e.g. speechocean762) mixed into babble noise for augmentation")
+    head = train.add_argument_group("encoder head (whisper_tiny)")
+    head.add_argument("--pooling", choices=("concat", "weighted"), default="concat",
+                      help="concatenate the encoder's states, or mix them with learnt layer weights (default: concat)")
+    head.add_argument("--hidden", type=int, default=0, metavar="N", help="units of a hidden layer; 0 = linear (default: 0)")
+    head.add_argument("--dropout", type=float, default=0.3, help="dropout before each dense layer (default: 0.3)")
+    head.add_argument("--states", default=None, metavar="I,J,...",
+                      help="which encoder states to use: 0 = convolutions, 1-4 = transformer blocks (default: all)")
 
     evaluate = commands.add_parser("evaluate", help="score an existing ONNX model on labelled corpora")
     evaluate.add_argument("model", type=Path, help="ONNX model file")
@@ -87,6 +101,16 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         raise ValueError("--epochs must be at least 1")
     if args.cv == 1 or args.cv < 0:
         raise ValueError("--cv must be 0 (none) or at least 2")
+    if args.loco and len({name for name, _ in data}) < 2:
+        raise ValueError("--loco needs at least two corpora (--data NAME=PATH, twice or more)")
+    if args.babble is not None and not args.babble.is_dir():
+        raise ValueError(f"--babble {args.babble}: no such folder")
+    states = None
+    if args.states:
+        try:
+            states = tuple(int(i) for i in args.states.split(","))
+        except ValueError:
+            raise ValueError(f"--states {args.states}: expected numbers like 0,1,2") from None
     from .train import TrainOptions, train
 
     out = args.out or Path("runs") / f"{args.model}.onnx"
@@ -94,7 +118,10 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         data=data, model=args.model, epochs=args.epochs, cv=args.cv, holdout_speakers=args.holdout_speakers,
         train_only=args.train_only, out=out, window_s=args.window_s, augment=args.augment,
         batch_size=args.batch_size, learning_rate=args.learning_rate, mixup=args.mixup, seed=args.seed, weights=args.weights,
-        cache_dir=args.cache, workers=args.workers, final=not args.no_final,
+        cache_dir=args.cache, workers=args.workers, final=not args.no_final, loco=args.loco,
+        conditions=tuple(args.conditions), babble=args.babble,
+        head={"pooling": args.pooling, "hidden": args.hidden, "dropout": args.dropout, "use_states": states}
+        if args.model == "whisper_tiny" else {},
         command="moodline " + " ".join(shlex.quote(a) for a in argv))
     train(options)
     return 0

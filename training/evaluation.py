@@ -21,6 +21,7 @@ LICENCES = {
     "crema_d": "CREMA-D, Cao et al. (2014), IEEE Trans. Affective Computing; ODbL 1.0",
     "emodb": "EmoDB, Burkhardt et al. (2005), Interspeech; see the corpus's terms",
     "msp_improv": "MSP-IMPROV, Busso et al. (2017); academic licence from UT Dallas",
+    "nemo": "nEMO, Christop (2024), LREC-COLING 2024, pp. 12111–12116; CC BY-NC-SA 4.0",
     "folder": "your own data",
     "csv": "your own data",
 }
@@ -151,8 +152,39 @@ def _per_class_rows(window: dict[str, Any], clip: dict[str, Any]) -> list[str]:
     return out
 
 
+def _loco_rows(rows: Sequence[dict[str, Any]]) -> list[str]:
+    out = ["| held-out corpus | scored on (chance) | window UAR | clip UAR | clip accuracy | clip macro-F1 |",
+           "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for row in rows:
+        labels = row.get("labels", [])
+        out.append(f"| {row['name'].removeprefix('without ')} | {len(labels)} labels ({_pct(1 / max(1, len(labels)))}) "
+                   f"| {_pct(row['window']['uar'])} | {_pct(row['clip']['uar'])} | {_pct(row['clip']['accuracy'])} "
+                   f"| {_pct(row['clip']['macro_f1'])} |")
+    return out
+
+
+def _robustness_rows(groups: Sequence[tuple[str, Sequence[dict[str, Any]]]], conditions: Sequence[str]) -> list[str]:
+    head = "| splits | clean clip UAR | " + " | ".join(f"{c} clip UAR (change)" for c in conditions) + " |"
+    out = [head, "| --- | ---: | " + " | ".join("---:" for _ in conditions) + " |"]
+    for title, rows in groups:
+        clean = float(np.mean([r["clip"]["uar"] for r in rows]))
+        cells = []
+        for c in conditions:
+            under = float(np.mean([r["conditions"][c]["clip"]["uar"] for r in rows]))
+            cells.append(f"{_pct(under)} ({under - clean:+.1%})".replace("%", " pts"))
+        out.append(f"| {title} | {_pct(clean)} | " + " | ".join(cells) + " |")
+    if "gain_20db" in conditions:
+        changed = ", ".join(f"{title} {np.mean([r['conditions']['gain_20db']['clip_labels_changed'] for r in rows]):.1%}"
+                            for title, rows in groups)
+        out += ["", f"Clip labels changed by the +20 dB gain (same clips, clean vs louder): {changed}."]
+    return out
+
+
 def evaluation_markdown(report: dict[str, Any]) -> list[str]:
-    """The figures part of a report as Markdown lines (per split, mean, per class, confusion)."""
+    """The figures part of a report as Markdown lines (per split, mean, per corpus, leave-one-corpus-out,
+    robustness, per class, confusion)."""
+    speaker_rows = [r for r in report["splits"] if r.get("kind", "cv") != "loco"]
+    loco_rows = [r for r in report["splits"] if r.get("kind") == "loco"]
     lines = [
         "Scores are percentages. *Window*: each speech window (the windows the engine classifies, "
         f"{report['window_s']} s every {report['hop_s']} s with at least "
@@ -160,19 +192,40 @@ def evaluation_markdown(report: dict[str, Any]) -> list[str]:
         "recording's speech-window probabilities, one decision per recording. "
         "UAR = unweighted average recall (mean of per-class recalls; chance = 1 / classes).",
         "",
-        *_score_rows(report["splits"] + ([report["mean"]] if "mean" in report else [])),
-        "",
     ]
-    if "mean" in report:
-        m = report["mean"]
-        lines += [f"Mean ± standard deviation over {len(report['splits'])} folds: window UAR "
-                  f"{_pct(m['window']['uar'])} ± {_pct(m['window_uar_std'])}, clip UAR {_pct(m['clip']['uar'])} ± "
-                  f"{_pct(m['clip_uar_std'])}.", ""]
-    pooled = report["pooled"]
-    lines += ["Per class, pooled over all test splits:", "", *_per_class_rows(pooled["window"], pooled["clip"]), ""]
-    for level in ("clip", "window"):
-        if report.get("figures", {}).get(level):
-            lines += [f"![{level}-level confusion matrix]({report['figures'][level]})", ""]
+    if speaker_rows:
+        lines += ["### Speaker-independent folds", "",
+                  *_score_rows(speaker_rows + ([report["mean"]] if "mean" in report else [])), ""]
+        if "mean" in report:
+            m = report["mean"]
+            lines += [f"Mean ± standard deviation over {len(speaker_rows)} folds: window UAR "
+                      f"{_pct(m['window']['uar'])} ± {_pct(m['window_uar_std'])}, clip UAR {_pct(m['clip']['uar'])} ± "
+                      f"{_pct(m['clip_uar_std'])}.", ""]
+        per_corpus = report.get("pooled", {}).get("per_corpus", {})
+        if len(per_corpus) > 1:
+            lines += ["Per corpus, pooled over the folds: " + "; ".join(
+                f"{name} clip UAR {_pct(v['clip']['uar'])} ({v['clip']['n']} clips)" for name, v in per_corpus.items())
+                + ".", ""]
+    if loco_rows:
+        lines += ["### Leave one corpus out", "",
+                  "Each corpus held out whole (its speakers, language and studio never heard in training):", "",
+                  *_loco_rows(loco_rows), "",
+                  f"Mean clip UAR over the held-out corpora: {_pct(report['loco']['mean_clip_uar'])}.", ""]
+    conditions = report.get("conditions") or []
+    if conditions:
+        groups = [(t, r) for t, r in (("speaker folds", speaker_rows), ("leave one corpus out", loco_rows)) if r]
+        lines += ["### Under noise, gain and a telephone line", "", *_robustness_rows(groups, conditions), ""]
+    if "pooled" in report:
+        pooled = report["pooled"]
+        lines += ["Per class, pooled over the speaker folds:", "", *_per_class_rows(pooled["window"], pooled["clip"]), ""]
+        for level in ("clip", "window"):
+            if report.get("figures", {}).get(level):
+                lines += [f"![{level}-level confusion matrix]({report['figures'][level]})", ""]
+    if "loco" in report:
+        pooled = report["loco"]["pooled"]
+        lines += ["Per class, pooled over the held-out corpora:", "", *_per_class_rows(pooled["window"], pooled["clip"]), ""]
+        if report.get("figures", {}).get("loco-clip"):
+            lines += [f"![leave-one-corpus-out clip-level confusion matrix]({report['figures']['loco-clip']})", ""]
     return lines
 
 

@@ -1,9 +1,10 @@
 """Keras → ONNX with the engine's metadata contract, checked before anything is written.
 
 The exported graph takes normalised features ``(batch, frames, features)`` (``frames``
-symbolic when the model accepts any window length) and returns probabilities. The file is
-written only if onnxruntime reproduces Keras on a real batch to within ``1e-4`` and the
-engine's own :class:`~moodline.engine.model.EmotionModel` accepts it.
+symbolic when the model accepts any window length) and returns probabilities first, then any
+other outputs (an encoder model's pooled ``embedding``). The file is written only if
+onnxruntime reproduces Keras on a real batch to within ``1e-4`` (every output) and the engine's
+own :class:`~moodline.engine.model.EmotionModel` accepts it.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -38,6 +40,22 @@ def _to_onnx(model, frames: int | None, n_features: int):
     return proto
 
 
+def _name_outputs(proto, names: Sequence[str]) -> None:
+    """Give the graph's outputs readable names (``probabilities``, ``embedding``) in order."""
+    graph = proto.graph
+    for output, name in zip(graph.output, names):
+        old = output.name
+        if old == name:
+            continue
+        for node in graph.node:
+            node.output[:] = [name if o == old else o for o in node.output]
+            node.input[:] = [name if i == old else i for i in node.input]
+        output.name = name
+
+
+OUTPUT_NAMES = ("probabilities", "embedding")
+
+
 def export_onnx(model, info: ModelInfo, path: str | os.PathLike, check_windows: np.ndarray,
                 any_length: bool = True) -> float:
     """Write ``model`` to ``path`` as ONNX carrying ``info.to_metadata()``; return the parity error.
@@ -51,14 +69,18 @@ def export_onnx(model, info: ModelInfo, path: str | os.PathLike, check_windows: 
 
     frames = None if any_length else info.window_frames
     proto = _to_onnx(model, frames, info.features.n_features)
+    _name_outputs(proto, OUTPUT_NAMES)
     onnx.helper.set_model_props(proto, info.to_metadata())
     data = proto.SerializeToString()
 
     x = np.asarray(check_windows, dtype=np.float32)
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-    onnx_probs = session.run(None, {session.get_inputs()[0].name: x})[0]
-    keras_probs = np.asarray(model(x, training=False))
-    diff = float(np.max(np.abs(onnx_probs - keras_probs)))
+    onnx_outputs = session.run(None, {session.get_inputs()[0].name: x})
+    keras_outputs = model(x, training=False)
+    keras_outputs = keras_outputs if isinstance(keras_outputs, (list, tuple)) else [keras_outputs]
+    # Compare relative to each output's scale: probabilities are within 0..1, an embedding is not.
+    diff = max(float(np.max(np.abs(o - np.asarray(k)))) / max(1.0, float(np.max(np.abs(np.asarray(k)))))
+               for o, k in zip(onnx_outputs, keras_outputs))
     if not diff <= PARITY_TOLERANCE:
         raise ExportError(f"ONNX and Keras disagree by {diff:.2e} (limit {PARITY_TOLERANCE:g}); {path} not written")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import keras
+import numpy as np
 from keras import layers
 
 from moodline.engine.features import FeatureSpec
@@ -21,6 +22,10 @@ from moodline.engine.features import FeatureSpec
 # change slowly enough that 20 ms frames keep them.
 LOG_MEL = FeatureSpec(kind="log_mel", n_fft=512, win_length=400, hop_length=320, n_mels=64,
                       fmin_hz=50.0, fmax_hz=8000.0)
+# Whisper's front end: 80 Slaney mel bands of a 25 ms window every 10 ms, as log10 power; the
+# per-window clamp and scaling happen inside the model (training/whisper.py).
+WHISPER_LOG_MEL = FeatureSpec(kind="whisper_log_mel", n_fft=400, win_length=400, hop_length=160, n_mels=80,
+                              fmin_hz=0.0, fmax_hz=8000.0)
 MFCC = FeatureSpec(kind="mfcc", n_fft=512, win_length=400, hop_length=320, n_mels=64,
                    fmin_hz=50.0, fmax_hz=8000.0, n_mfcc=40)
 
@@ -89,6 +94,61 @@ def cnn_lstm(frames: int | None, n_features: int, n_labels: int, weights: str | 
     return keras.Model(inputs, outputs, name="cnn_lstm")
 
 
+class Standardize(layers.Layer):
+    """``(x - mean) / std`` with fixed statistics from the training side, kept in the graph."""
+
+    def __init__(self, mean, std, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.mean_values = np.asarray(mean, dtype=np.float32)
+        self.std_values = np.asarray(std, dtype=np.float32)
+
+    def build(self, input_shape) -> None:
+        self.mean = self.add_weight(shape=self.mean_values.shape, initializer="zeros", trainable=False, name="mean")
+        self.std = self.add_weight(shape=self.std_values.shape, initializer="ones", trainable=False, name="std")
+        self.mean.assign(self.mean_values)
+        self.std.assign(self.std_values)
+
+    def call(self, x):
+        return (x - self.mean) / self.std
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mean": self.mean_values.tolist(), "std": self.std_values.tolist()}
+
+
+class LayerWeights(layers.Layer):
+    """A learnt softmax-weighted sum over the encoder's states (axis 1)."""
+
+    def build(self, input_shape) -> None:
+        self.logits = self.add_weight(shape=(input_shape[1],), initializer="zeros", name="logits")
+
+    def call(self, x):
+        return keras.ops.sum(x * keras.ops.softmax(self.logits)[None, :, None], axis=1)
+
+
+def encoder_head(states: int, dims: int, n_labels: int, mean=None, std=None, pooling: str = "concat",
+                 hidden: int = 0, dropout: float = 0.3, use_states: tuple[int, ...] | None = None) -> keras.Model:
+    """A classifier on a frozen encoder's pooled states ``(batch, states, dims)``.
+
+    The states are standardised with the training side's statistics (``mean``, ``std``, shaped
+    like one input), then either concatenated (``pooling="concat"``) or mixed by learnt layer
+    weights (``"weighted"``); an optional hidden layer of ``hidden`` units follows. The layer
+    before the softmax is named ``embedding``: the vector later adaptation builds on.
+    """
+    inputs = keras.Input((states, dims), name="embeddings")
+    x = Standardize(np.zeros((states, dims)) if mean is None else mean,
+                    np.ones((states, dims)) if std is None else std, name="standardize")(inputs)
+    if use_states is not None:
+        x = layers.Lambda(lambda t: keras.ops.take(t, list(use_states), axis=1), name="select_states")(x)
+    x = LayerWeights(name="layer_weights")(x) if pooling == "weighted" else layers.Flatten()(x)
+    x = layers.Dropout(dropout)(x)
+    if hidden:
+        x = layers.Dense(hidden, activation="relu")(x)
+        x = layers.Dropout(dropout)(x)
+    x = layers.Identity(name="embedding")(x)
+    outputs = layers.Dense(n_labels, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="encoder_head")
+
+
 def _backbone(application: Callable, min_size: int, name: str) -> Callable[..., keras.Model]:
     def build(frames: int | None, n_features: int, n_labels: int, weights: str | None = None) -> keras.Model:
         if frames is None:
@@ -116,11 +176,13 @@ class Recipe:
     build: Callable[..., keras.Model]
     features: FeatureSpec
     any_length: bool
+    encoder: str | None = None  # a frozen pretrained encoder in front: build() makes only the head
 
 
 MODELS: dict[str, Recipe] = {
     "cnn2d": Recipe(cnn2d, LOG_MEL, any_length=True),
     "cnn1d": Recipe(cnn1d, MFCC, any_length=False),
+    "whisper_tiny": Recipe(encoder_head, WHISPER_LOG_MEL, any_length=True, encoder="whisper_tiny"),
     "cnn_lstm": Recipe(cnn_lstm, LOG_MEL, any_length=True),
     "vgg19": Recipe(_backbone(keras.applications.VGG19, 32, "vgg19"), LOG_MEL, any_length=False),
     "resnet50": Recipe(_backbone(keras.applications.ResNet50, 32, "resnet50"), LOG_MEL, any_length=False),

@@ -1,4 +1,5 @@
-"""Speaker-independent splits: k folds by speaker, or a fixed list of held-out speakers.
+"""Speaker-independent splits: k folds by speaker, a fixed list of held-out speakers, or whole
+corpora held out (leave-one-corpus-out: voices, languages and studios never heard).
 
 A split names speakers, never clips: every clip of a speaker (and every augmented copy of it)
 lands on one side. :func:`check_split` is run on the windows actually used for training and
@@ -26,10 +27,16 @@ class Split:
     test_speakers: tuple[str, ...]
 
 
+def _corpus_of(speaker: str) -> str:
+    return speaker.split(":", 1)[0] if ":" in speaker else ""
+
+
 def speaker_folds(speakers: Iterable[str], k: int = 5, seed: int = 0, train_only: Iterable[str] = ()) -> list[Split]:
     """``k`` folds over ``speakers``, each tested once; ``train_only`` speakers are always trained on.
 
-    Speakers are shuffled with ``seed`` and dealt round-robin, so fold sizes differ by at most one.
+    Speakers are shuffled with ``seed`` within each corpus (the ``corpus:`` prefix of their id)
+    and dealt round-robin, corpus after corpus, so every fold tests about as many speakers of
+    each corpus and fold sizes differ by at most one.
     """
     speakers = sorted(set(speakers))
     extra = tuple(sorted(set(train_only) - set(speakers)))
@@ -37,12 +44,32 @@ def speaker_folds(speakers: Iterable[str], k: int = 5, seed: int = 0, train_only
         raise ValueError("cross-validation needs at least 2 folds")
     if len(speakers) < k:
         raise ValueError(f"{k} folds need at least {k} speakers to test on, found {len(speakers)}")
-    order = [speakers[i] for i in np.random.default_rng(seed).permutation(len(speakers))]
+    rng = np.random.default_rng(seed)
+    order = []
+    for corpus in sorted({_corpus_of(s) for s in speakers}):
+        group = [s for s in speakers if _corpus_of(s) == corpus]
+        order += [group[i] for i in rng.permutation(len(group))]
     folds = []
     for i in range(k):
         test = tuple(sorted(order[i::k]))
         train = tuple(s for s in speakers if s not in test) + extra
         folds.append(Split(f"fold {i + 1}", train, test))
+    return folds
+
+
+def corpus_folds(speakers: Iterable[str], held_out: Iterable[str] | None = None) -> list[Split]:
+    """Leave-one-corpus-out: for each corpus (or each of ``held_out``), test on all its speakers
+    and train on every other corpus's. Needs speakers of at least two corpora."""
+    speakers = sorted(set(speakers))
+    corpora = sorted({_corpus_of(s) for s in speakers})
+    if len(corpora) < 2:
+        raise ValueError("leave-one-corpus-out needs at least two corpora")
+    folds = []
+    for corpus in (corpora if held_out is None else sorted(held_out)):
+        test = tuple(s for s in speakers if _corpus_of(s) == corpus)
+        if not test:
+            raise ValueError(f"no speakers of corpus '{corpus}' to hold out")
+        folds.append(Split(f"without {corpus}", tuple(s for s in speakers if _corpus_of(s) != corpus), test))
     return folds
 
 

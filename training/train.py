@@ -3,10 +3,14 @@
 1. Data: read the corpora, cut every clip into the engine's windows (plus augmented copies of
    each clip for training), cached once per clip.
 2. Splits: speaker-independent folds (or a held-out speaker list); corpora with too few
-   speakers to test on (TESS has two) are training data in every fold.
-3. For each split: standardise with the training side's statistics, fit the model on one
-   random speech window per training clip per epoch, score the test speakers' clips as
-   recorded, at window and clip level.
+   speakers to test on (TESS has two) are training data in every fold. With ``loco``, also
+   leave-one-corpus-out: each corpus in turn is tested on as a whole, scored on the labels it
+   shares with the corpora trained on.
+3. For each split: standardise with the training side's statistics, fit the model on random
+   speech windows of the training clips, score the test speakers' clips as recorded (and under
+   the test conditions: unseen noise, +20 dB gain, telephone), at window and clip level.
+   A recipe with a frozen pretrained encoder (``whisper_tiny``) trains only its head, on the
+   encoder's pooled states, which are computed once per window and cached.
 4. Train the final model on every speaker, export it to ONNX (parity-checked), time it, and
    write the report and model card next to it.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import tempfile
 import platform
 import sys
 import time
@@ -33,10 +38,14 @@ from moodline.engine.model import ModelInfo, Normalization
 
 from . import evaluation
 from .corpora import Corpus, label_order, load_corpus
+from .conditions import CONDITIONS
 from .dataset import HOP_S, MIN_SPEECH_FRACTION, WindowSet, extract_windows
 from .export import export_onnx, inference_ms_per_window
 from .models import MODELS
-from .splits import Split, check_split, holdout_split, speaker_folds
+from .splits import Split, check_split, corpus_folds, holdout_split, speaker_folds
+
+
+ENCODER_DRAWS_PER_CLIP = 4  # windows drawn per training clip per epoch for an encoder head
 
 
 @dataclass
@@ -60,6 +69,10 @@ class TrainOptions:
     cache_dir: Path | None = Path("runs/cache")
     workers: int = 1
     final: bool = True
+    loco: bool = False  # also hold out each corpus in turn
+    conditions: Sequence[str] = ()  # test conditions to score (keys of conditions.CONDITIONS)
+    babble: Path | None = None  # unlabelled speech that augmentation mixes into babble noise
+    head: dict[str, Any] = field(default_factory=dict)  # encoder head settings (models.encoder_head)
     command: str = ""
     verbose: bool = True
     log: list[str] = field(default_factory=list)
@@ -79,12 +92,14 @@ def load_data(options: TrainOptions) -> list[Corpus]:
     return corpora
 
 
-def standardisation(windows: WindowSet) -> Normalization:
-    """Per-band mean and standard deviation of the training windows (as recorded, speech only)."""
+def standardisation(windows: WindowSet, per_element: bool = False) -> Normalization:
+    """Per-band mean and standard deviation of the training windows (as recorded, speech only);
+    ``per_element`` keeps one statistic per value of a window (for encoder embeddings)."""
     mask = (windows.variant == 0) & (windows.speech_fraction >= MIN_SPEECH_FRACTION)
     feats = windows.features[mask] if mask.any() else windows.features
-    mean = feats.mean(axis=(0, 1), dtype=np.float64)
-    std = feats.std(axis=(0, 1), dtype=np.float64)
+    axes = 0 if per_element else (0, 1)
+    mean = feats.mean(axis=axes, dtype=np.float64)
+    std = feats.std(axis=axes, dtype=np.float64)
     return Normalization(mean.astype(np.float32), np.maximum(std, 1e-3).astype(np.float32))
 
 
@@ -99,14 +114,15 @@ class TrainingWindows(keras.utils.PyDataset):
     """
 
     def __init__(self, windows: WindowSet, labels: np.ndarray, n_labels: int, norm: Normalization,
-                 batch_size: int, seed: int, spec_augment: bool = True, mixup: float = 0.0) -> None:
+                 batch_size: int, seed: int, spec_augment: bool = True, mixup: float = 0.0,
+                 draws_per_clip: int = 1) -> None:
         super().__init__()
         from .augment import spec_augment as mask
 
         self._mask = mask if spec_augment else None
         self.mixup = mixup
         self.windows, self.labels, self.n_labels = windows, labels, n_labels
-        self.norm, self.batch_size = norm, batch_size
+        self.norm, self.batch_size, self.draws = norm, batch_size, draws_per_clip
         self.rng = np.random.default_rng(seed)
         order = np.argsort(windows.clip_index, kind="stable")
         clips, starts = np.unique(windows.clip_index[order], return_index=True)
@@ -120,10 +136,10 @@ class TrainingWindows(keras.utils.PyDataset):
         self.on_epoch_end()
 
     def __len__(self) -> int:
-        return -(-len(self.groups) // self.batch_size)
+        return -(-len(self.groups) * self.draws // self.batch_size)
 
     def on_epoch_end(self) -> None:
-        chosen = self.rng.choice(len(self.groups), size=len(self.groups), p=self.clip_weights)
+        chosen = self.rng.choice(len(self.groups), size=len(self.groups) * self.draws, p=self.clip_weights)
         self.epoch_windows = np.array([self.rng.choice(self.groups[c]) for c in chosen])
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -169,14 +185,26 @@ def _strategy():
 
 def fit(options: TrainOptions, windows: WindowSet, labels: np.ndarray, n_labels: int, seed: int,
         title: str) -> tuple[keras.Model, Normalization]:
-    """Train a fresh model on ``windows`` (training side only); returns it with its standardisation."""
+    """Train a fresh model on ``windows`` (training side only); returns it with the standardisation
+    its inputs need (none for an encoder head: its statistics are inside the graph)."""
     keras.utils.set_random_seed(seed)
     recipe = MODELS[options.model]
-    norm = standardisation(windows)
-    batches = TrainingWindows(windows, labels, n_labels, norm, options.batch_size, seed, mixup=options.mixup)
+    if recipe.encoder:
+        # The head sees pooled encoder states: standardised inside the graph, no SpecAugment
+        # (the embeddings are not images), several draws per clip (an epoch is cheap).
+        stats = standardisation(windows, per_element=True)
+        norm = Normalization()
+        batches = TrainingWindows(windows, labels, n_labels, norm, options.batch_size, seed, spec_augment=False,
+                                  mixup=options.mixup, draws_per_clip=ENCODER_DRAWS_PER_CLIP)
+    else:
+        norm = standardisation(windows)
+        batches = TrainingWindows(windows, labels, n_labels, norm, options.batch_size, seed, mixup=options.mixup)
     frames = None if recipe.any_length else windows.features.shape[1]
     with _strategy().scope():
-        model = recipe.build(frames, windows.features.shape[2], n_labels, weights=options.weights)
+        if recipe.encoder:
+            model = recipe.build(*windows.features.shape[1:], n_labels, mean=stats.mean, std=stats.std, **options.head)
+        else:
+            model = recipe.build(frames, windows.features.shape[2], n_labels, weights=options.weights)
         schedule = keras.optimizers.schedules.CosineDecay(options.learning_rate, options.epochs * len(batches), alpha=0.02)
         model.compile(optimizer=keras.optimizers.Adam(schedule),
                       loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
@@ -187,23 +215,33 @@ def fit(options: TrainOptions, windows: WindowSet, labels: np.ndarray, n_labels:
 
 # --- 3. Evaluate ----------------------------------------------------------------------------
 def evaluate_split(model: keras.Model, norm: Normalization, test: WindowSet, labels: np.ndarray,
-                   names: Sequence[str]) -> dict[str, Any]:
-    """Window- and clip-level scores of ``model`` on ``test`` (as-recorded windows of test speakers)."""
+                   names: Sequence[str], allowed: Sequence[int] | None = None) -> dict[str, Any]:
+    """Window- and clip-level scores of ``model`` on ``test`` (windows of test speakers).
+
+    ``allowed`` (label indices) restricts the decision to the labels a held-out corpus shares
+    with the training side: the other probabilities are dropped and the rest renormalised.
+    """
     mask = evaluation.speech_windows(test.speech_fraction, test.clip_index, MIN_SPEECH_FRACTION)
     x = norm.apply(test.features[mask]).astype(np.float32)
     probs = model.predict(x, batch_size=256, verbose=0)
+    if allowed is not None:
+        keep = np.zeros(len(names), dtype=bool)
+        keep[list(allowed)] = True
+        probs = np.where(keep, probs, 0.0)
+        probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
     return evaluation.score_predictions(probs, test.clip_index[mask], labels[mask], test.speech_fraction[mask],
                                         names, MIN_SPEECH_FRACTION)
 
 
-def split_windows(windows: WindowSet, split: Split) -> tuple[WindowSet, WindowSet]:
-    """The training side (speech windows of every variant of the training speakers' clips) and
-    the test side (every window of the test speakers' clips as recorded), after :func:`check_split`."""
+def split_windows(windows: WindowSet, split: Split, test_variant: int = 0) -> tuple[WindowSet, WindowSet]:
+    """The training side (speech windows of the training speakers' clips as recorded and their
+    augmented copies) and the test side (every window of the test speakers' clips as recorded,
+    or under the test condition ``test_variant``), after :func:`check_split`."""
     speaker = np.array([c.speaker for c in windows.clips])[windows.clip_index]
     key = np.array([c.key for c in windows.clips])[windows.clip_index]
-    train_mask = np.isin(speaker, split.train_speakers)
+    train_mask = np.isin(speaker, split.train_speakers) & (windows.variant < min(CONDITIONS.values()))
     train_mask &= evaluation.speech_windows(windows.speech_fraction, windows.clip_index, MIN_SPEECH_FRACTION)
-    test_mask = np.isin(speaker, split.test_speakers) & (windows.variant == 0)  # never an augmented copy
+    test_mask = np.isin(speaker, split.test_speakers) & (windows.variant == test_variant)  # never an augmented copy
     check_split(set(speaker[train_mask]), set(key[train_mask]), set(speaker[test_mask]), set(key[test_mask]))
     return windows.select(train_mask), windows.select(test_mask)
 
@@ -252,6 +290,70 @@ def _gpus() -> int:
 
 
 # --- The whole run --------------------------------------------------------------------------
+def _encoder_file(options: TrainOptions) -> Path | None:
+    """The frozen encoder (pooled states, ONNX) that embeds the windows, exported once per cache."""
+    recipe = MODELS[options.model]
+    if not recipe.encoder:
+        return None
+    from .whisper import export_pooled_encoder
+
+    folder = Path(options.cache_dir) if options.cache_dir else Path(tempfile.mkdtemp(prefix="moodline-encoder-"))
+    path = folder / f"{recipe.encoder}_pooled.onnx"
+    if not path.exists():
+        _say(options, f"exporting the {recipe.encoder} encoder for feature caching: {path}")
+        export_pooled_encoder(path)
+    return path
+
+
+def _allowed(split: Split, windows: WindowSet, clip_labels: np.ndarray) -> list[int]:
+    """Label indices the split's test side is scored on: those its training side has examples of."""
+    speaker = np.array([c.speaker for c in windows.clips])
+    trained = set(clip_labels[np.isin(speaker, split.train_speakers)].tolist())
+    tested = set(clip_labels[np.isin(speaker, split.test_speakers)].tolist())
+    return sorted(trained & tested)
+
+
+def run_split(options: TrainOptions, windows: WindowSet, clip_labels: np.ndarray, names: Sequence[str],
+              split: Split, kind: str, seed: int, title: str) -> tuple[dict[str, Any], dict[str, list]]:
+    """Fit on the split's training side; score its test side as recorded and under each test condition.
+
+    Returns the report row and the pooled predictions (window and clip level, with each clip's corpus).
+    """
+    train_side, test_side = split_windows(windows, split)
+    allowed = _allowed(split, windows, clip_labels)
+    model, norm = fit(options, train_side, clip_labels[train_side.clip_index], len(names), seed, title)
+    test_side = test_side.select(np.isin(clip_labels[test_side.clip_index], allowed))
+    row = evaluate_split(model, norm, test_side, clip_labels[test_side.clip_index], names, allowed)
+    pred = row.pop("_pred")
+    clips = np.unique(test_side.clip_index)
+    pooled = {"window": [pred[0], pred[1]], "clip": [pred[2], pred[3]],
+              "clip_corpus": [windows.clips[i].corpus for i in clips]}
+    result: dict[str, Any] = {"name": split.name, "kind": kind, "test_speakers": list(split.test_speakers),
+                              "labels": [names[i] for i in allowed], **row, "conditions": {}}
+    for condition in options.conditions:
+        _, heard = split_windows(windows, split, CONDITIONS[condition])
+        heard = heard.select(np.isin(clip_labels[heard.clip_index], allowed))
+        scored = evaluate_split(model, norm, heard, clip_labels[heard.clip_index], names, allowed)
+        clip_pred = scored.pop("_pred")[3]
+        result["conditions"][condition] = {**scored, "clip_labels_changed": float(np.mean(clip_pred != pred[3]))}
+    return result, pooled
+
+
+def _pool(rows_pooled: list[dict[str, list]], names: Sequence[str]) -> dict[str, Any]:
+    """Scores of the predictions of several splits together, overall and per corpus."""
+    window_true = np.concatenate([p["window"][0] for p in rows_pooled])
+    window_pred = np.concatenate([p["window"][1] for p in rows_pooled])
+    clip_true = np.concatenate([p["clip"][0] for p in rows_pooled])
+    clip_pred = np.concatenate([p["clip"][1] for p in rows_pooled])
+    corpus = np.concatenate([p["clip_corpus"] for p in rows_pooled])
+    out = {"window": evaluation.score(window_true, window_pred, names),
+           "clip": evaluation.score(clip_true, clip_pred, names), "per_corpus": {}}
+    for name in sorted(set(corpus)):
+        mask = corpus == name
+        out["per_corpus"][name] = {"clip": evaluation.score(clip_true[mask], clip_pred[mask], names)}
+    return out
+
+
 def train(options: TrainOptions) -> dict[str, Any]:
     """Run the protocol of ``options``: data, splits, per-split fit and evaluation, final model.
 
@@ -263,26 +365,34 @@ def train(options: TrainOptions) -> dict[str, Any]:
     clips = [clip for corpus in corpora for clip in corpus.clips]
     names = label_order({clip.label for clip in clips})
     splits, train_only = _splits(options, corpora)
+    kinds = ["holdout" if options.holdout_speakers else "cv"] * len(splits)
+    if options.loco:
+        loco = corpus_folds([s for c in corpora for s in c.speakers])
+        splits, kinds = splits + loco, kinds + ["loco"] * len(loco)
 
-    _say(options, f"features: {len(clips)} clips, {options.augment} augmented copies each (cached in {options.cache_dir})")
+    encoder = _encoder_file(options)
+    _say(options, f"features: {len(clips)} clips, {options.augment} augmented copies each"
+                  + (f", {len(options.conditions)} test conditions" if options.conditions else "")
+                  + (f", embedded by the frozen {recipe.encoder} encoder" if encoder else "")
+                  + f" (cached in {options.cache_dir})")
     windows = extract_windows(clips, recipe.features, options.window_s, options.augment, seed=options.seed,
                               cache_dir=options.cache_dir, workers=options.workers,
-                              progress=options.verbose and sys.stderr.isatty())
+                              progress=options.verbose and sys.stderr.isatty(), conditions=options.conditions,
+                              babble_dir=options.babble, encoder=encoder)
     clip_labels = np.array([names.index(c.label) for c in clips])
-    _say(options, f"{len(windows.features)} windows of {options.window_s} s "
-                  f"({windows.features.shape[1]} frames x {windows.features.shape[2]} {recipe.features.kind})")
+    shape = " x ".join(str(n) for n in windows.features.shape[1:])
+    _say(options, f"{int(np.sum(windows.variant == 0))} windows of {options.window_s} s as recorded, "
+                  f"{len(windows.features)} with copies and conditions ({shape} each)")
 
-    rows, pooled = [], [[], [], [], []]
-    for i, split in enumerate(splits):
-        train_side, test_side = split_windows(windows, split)
+    rows, pooled = [], {"cv": [], "holdout": [], "loco": []}
+    for i, (split, kind) in enumerate(zip(splits, kinds)):
         title = f"{split.name} ({i + 1}/{len(splits)})"
-        model, norm = fit(options, train_side, clip_labels[train_side.clip_index], len(names), options.seed + i, title)
-        row = evaluate_split(model, norm, test_side, clip_labels[test_side.clip_index], names)
-        for bucket, values in zip(pooled, row.pop("_pred")):
-            bucket.extend(values)
-        rows.append({"name": split.name, "test_speakers": list(split.test_speakers), **row})
-        _say(options, f"{split.name}: window UAR {row['window']['uar']:.1%}, clip UAR {row['clip']['uar']:.1%} "
-                      f"(test speakers {', '.join(split.test_speakers)})")
+        row, predictions = run_split(options, windows, clip_labels, names, split, kind, options.seed + i, title)
+        pooled[kind].append(predictions)
+        rows.append(row)
+        extra = "".join(f", {c} {r['clip']['uar']:.1%}" for c, r in row["conditions"].items())
+        _say(options, f"{split.name}: window UAR {row['window']['uar']:.1%}, clip UAR {row['clip']['uar']:.1%}"
+                      f"{extra} (test speakers {', '.join(split.test_speakers)})")
 
     out = Path(options.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -291,46 +401,36 @@ def train(options: TrainOptions) -> dict[str, Any]:
         "created": datetime.date.today().isoformat(), "machine": _machine(), "seed": options.seed,
         "sample_rate_hz": recipe.features.sample_rate_hz, "features": recipe.features.to_dict(),
         "window_s": options.window_s, "hop_s": HOP_S, "min_speech_fraction": MIN_SPEECH_FRACTION,
-        "epochs": options.epochs,
+        "epochs": options.epochs, "encoder": recipe.encoder, "head": dict(options.head),
         "corpora": [{"name": c.name, "summary": c.summary(), "train_only": c.name in train_only,
                      "speakers": len(c.speakers), "clips": len(c.clips), "dropped": dict(c.dropped)}
                     for c in corpora],
-        "augmentation": f"{options.augment} copies per clip, each one of pitch shift (±2 semitones), time "
-                        "stretch (0.85–1.15) or speed change (0.9–1.1), then maybe light reverberation (30%), "
-                        "band-limiting (30%), noise at 10–40 dB SNR (60%), and a gain of −12 to +6 dB; "
-                        "SpecAugment (2 time and 2 frequency masks) on every training window.",
+        "augmentation": AUGMENTATION_TEXT.format(n=options.augment,
+                                                 babble=" or babble of unlabelled speech" if options.babble else ""),
+        "conditions": list(options.conditions),
         "protocol": _protocol_text(options, splits, train_only),
         "splits": rows,
     }
+    speaker_rows = [r for r in rows if r["kind"] != "loco"]
+    if speaker_rows:
+        if len(speaker_rows) > 1:
+            report["mean"] = _mean_row(speaker_rows)
+        report["pooled"] = _pool(pooled["cv"] + pooled["holdout"], names)
+    if pooled["loco"]:
+        report["loco"] = {"mean_clip_uar": float(np.mean([r["clip"]["uar"] for r in rows if r["kind"] == "loco"])),
+                          "pooled": _pool(pooled["loco"], names)}
+    report["figures"] = {}
+    for prefix, scores, title in (("", report.get("pooled"), "speaker-independent folds"),
+                                  ("loco-", report.get("loco", {}).get("pooled"), "leave-one-corpus-out")):
+        for level in ("clip", "window") if scores else ():
+            figure = out.with_name(f"{out.stem}.{prefix}confusion-{level}.png")
+            evaluation.plot_confusion(scores[level]["confusion"], names, figure, f"{out.stem}: {level} level, {title}")
+            report["figures"][prefix + level] = figure.name
     if rows:
-        if len(rows) > 1:
-            report["mean"] = _mean_row(rows)
-        report["pooled"] = {"window": evaluation.score(pooled[0], pooled[1], names),
-                            "clip": evaluation.score(pooled[2], pooled[3], names)}
-        report["figures"] = {}
-        for level in ("clip", "window"):
-            figure = out.with_name(f"{out.stem}.confusion-{level}.png")
-            evaluation.plot_confusion(report["pooled"][level]["confusion"], names, figure,
-                                      f"{out.stem}: {level} level, pooled over {len(rows)} test split(s)")
-            report["figures"][level] = figure.name
         _say(options, "\n" + evaluation.summary_table(rows + ([report["mean"]] if "mean" in report else [])) + "\n")
 
     if options.final:
-        every = evaluation.speech_windows(windows.speech_fraction, windows.clip_index, MIN_SPEECH_FRACTION)
-        model, norm = fit(options, windows.select(every), clip_labels[windows.clip_index[every]], len(names),
-                          options.seed + 1000, "final")
-        check = norm.apply(windows.features[every & (windows.variant == 0)][:64]).astype(np.float32)
-        summary = (f"CV clip UAR {report['mean']['clip']['uar']:.3f}" if "mean" in report else "not evaluated")
-        info = ModelInfo(names, options.window_s, recipe.features, norm,
-                         provenance=f"moodline {options.model} trained {report['created']} on "
-                                    f"{', '.join(c.name for c in corpora)}; {summary}; {options.command}"[:1000])
-        diff = export_onnx(model, info, out, check, any_length=recipe.any_length)
-        report["final"] = {"file_bytes": out.stat().st_size, "parameters": int(model.count_params()),
-                           "parity_max_abs_diff": diff, "parity_windows": len(check),
-                           "inference_ms_per_window": inference_ms_per_window(out), "timing_runs": 300}
-        _say(options, f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, "
-                      f"{report['final']['inference_ms_per_window']:.2f} ms per window on one core, parity {diff:.1e})")
-
+        report["final"] = _final_model(options, windows, clip_labels, names, report, corpora, out)
     report["train_minutes"] = (time.perf_counter() - started) / 60
     evaluation.write_json(report, out.with_name(f"{out.stem}.report.json"))
     out.with_name(f"{out.stem}.md").write_text(evaluation.model_card(report), encoding="utf-8")
@@ -338,16 +438,101 @@ def train(options: TrainOptions) -> dict[str, Any]:
     return report
 
 
+AUGMENTATION_TEXT = (
+    "{n} copies per clip, each made in the order sound meets them: the voice (pitch shift of ±2 "
+    "semitones, time stretch 0.85–1.15, speed change 0.9–1.1, or unchanged), a synthetic room (50%: "
+    "RT60 0.2–1.2 s, early reflections, direct-to-reverberant ratio −3 to +12 dB), noise (70%: white, "
+    "pink or brown{babble} at 0–30 dB SNR against the speech level), a microphone (50%: high-pass, "
+    "low-pass and up to three ±9 dB resonances; else 15% telephone-like band-limiting), a gain of −30 to "
+    "+24 dB clipped at full scale, and a lossy codec (30%: Opus or MP3 at about 8–40 kbit/s)."
+)
+
+
+def _final_model(options: TrainOptions, windows: WindowSet, clip_labels: np.ndarray, names: Sequence[str],
+                 report: dict[str, Any], corpora: list[Corpus], out: Path) -> dict[str, Any]:
+    """Train on every speaker, export to ONNX (parity-checked, engine-checked), time it."""
+    recipe = MODELS[options.model]
+    every = evaluation.speech_windows(windows.speech_fraction, windows.clip_index, MIN_SPEECH_FRACTION)
+    every &= windows.variant < min(CONDITIONS.values())
+    model, norm = fit(options, windows.select(every), clip_labels[windows.clip_index[every]], len(names),
+                      options.seed + 1000, "final")
+    if "mean" in report:
+        summary = f"CV clip UAR {report['mean']['clip']['uar']:.3f}"
+    elif "loco" in report:
+        summary = f"leave-one-corpus-out clip UAR {report['loco']['mean_clip_uar']:.3f}"
+    else:
+        summary = "not evaluated"
+    provenance = (f"moodline {options.model} trained {report['created']} on {', '.join(c.name for c in corpora)}; "
+                  f"{summary}; {options.command}")[:1000]
+    if recipe.encoder:
+        from .whisper import with_encoder
+
+        info = ModelInfo(names, options.window_s, recipe.features, Normalization(), provenance=provenance)
+        exported = with_encoder(model)
+        check = _feature_windows(windows, recipe.features, options.window_s, count=16)
+    else:
+        info = ModelInfo(names, options.window_s, recipe.features, norm, provenance=provenance)
+        exported = model
+        check = norm.apply(windows.features[every & (windows.variant == 0)][:64]).astype(np.float32)
+    diff = export_onnx(exported, info, out, check, any_length=recipe.any_length)
+    final = {"file_bytes": out.stat().st_size, "parameters": int(exported.count_params()),
+             "parity_max_abs_diff": diff, "parity_windows": len(check),
+             "inference_ms_per_window": inference_ms_per_window(out), "timing_runs": 300}
+    _say(options, f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, "
+                  f"{final['inference_ms_per_window']:.2f} ms per window on one core, parity {diff:.1e})")
+    return final
+
+
+def _feature_windows(windows: WindowSet, spec, window_s: float, count: int) -> np.ndarray:
+    """Feature windows (not embeddings) of a few as-recorded clips, to check an export on real speech."""
+    from moodline.engine.audio import load_audio
+    from moodline.engine.windows import WindowGrid
+
+    from .dataset import clip_windows
+
+    grid = WindowGrid.for_seconds(spec, window_s, HOP_S)
+    found: list[np.ndarray] = []
+    for clip in windows.clips[:: max(1, len(windows.clips) // count)]:
+        feats, speech = clip_windows(load_audio(clip.path, spec.sample_rate_hz), grid)
+        found.append(feats[np.argmax(speech)])
+        if len(found) == count:
+            break
+    return np.stack(found).astype(np.float32)
+
+
 def _protocol_text(options: TrainOptions, splits: list[Split], train_only: list[str]) -> str:
-    extra = (f" Corpora used for training only, never tested on: {', '.join(train_only)}." if train_only else "")
+    extra = (f" Corpora used for training only in the speaker folds, never tested on there: "
+             f"{', '.join(train_only)}." if train_only else "")
+    speaker_splits = [s for s in splits if not s.name.startswith("without ")]
+    loco = [s for s in splits if s.name.startswith("without ")]
     if not splits:
         return "No held-out evaluation was run (--cv 0 without --holdout-speakers)." + extra
-    kind = (f"{len(splits)}-fold cross-validation by speaker" if len(splits) > 1
-            else "a fixed held-out speaker list")
-    n_test = sum(len(s.test_speakers) for s in splits)
-    return (f"Speaker-independent {kind} over {n_test} test speakers: every clip of a test speaker is "
-            "scored as recorded (no augmentation); no test speaker, and no augmented copy of a test clip, "
-            "is in that split's training data (checked on the windows actually used). "
-            f"Each split trains a fresh model for a fixed {options.epochs} epochs (no early stopping on test data); "
-            "standardisation statistics come from the training side only." + extra
-            + (" The shipped model is then trained the same way on every speaker." if options.final else ""))
+    parts = []
+    if speaker_splits:
+        kind = (f"{len(speaker_splits)}-fold cross-validation by speaker" if len(speaker_splits) > 1
+                else "a fixed held-out speaker list")
+        n_test = sum(len(s.test_speakers) for s in speaker_splits)
+        parts.append(f"Speaker-independent {kind} over {n_test} test speakers (each corpus's speakers spread "
+                     "over the folds)." + extra)
+    if loco:
+        parts.append(f"Leave-one-corpus-out ({len(loco)} splits): each corpus in turn is held out whole and the "
+                     "model trained on the others; it is scored on the labels the held-out corpus shares with "
+                     "them (the other outputs are dropped and the rest renormalised).")
+    parts.append("Every clip of a test speaker is scored as recorded (no augmentation); no test speaker, and no "
+                 "augmented copy of a test clip, is in that split's training data (checked on the windows "
+                 f"actually used). Each split trains a fresh model for a fixed {options.epochs} epochs (no early "
+                 "stopping on test data); standardisation statistics come from the training side only.")
+    if options.conditions:
+        parts.append("The same test clips are also scored under: " + "; ".join(CONDITION_TEXT[c] for c in options.conditions)
+                     + ". These conditions are applied to test clips only.")
+    if options.final:
+        parts.append("The shipped model is then trained the same way on every speaker.")
+    return " ".join(parts)
+
+
+CONDITION_TEXT = {
+    "noise_10db": "noise at 10 dB SNR against the speech level, of kinds never used in training "
+                  "(mains hum with a machine whine, plucked music, passing traffic)",
+    "gain_20db": "a gain of +20 dB, clipped at full scale",
+    "telephone": "a telephone line (300–3400 Hz, 8 kHz G.711 µ-law)",
+}

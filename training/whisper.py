@@ -240,3 +240,13 @@ def export_pooled_encoder(path: str | os.PathLike, check_windows: np.ndarray | N
         handle.write(data)
     os.replace(tmp, path)
     return path
+
+
+def with_encoder(head: keras.Model, encoder: keras.Model | None = None) -> keras.Model:
+    """The shippable model: log10-mel frames in; the head's probabilities and its ``embedding``
+    layer (the vector speaker adaptation can build on) out."""
+    pooled = pooled_encoder(encoder)
+    inputs = keras.Input((None, N_MELS), name="features")
+    view = keras.Model(head.inputs, [head.output, head.get_layer("embedding").output])
+    probabilities, embedding = view(pooled(inputs))
+    return keras.Model(inputs, [probabilities, embedding], name="whisper_emotion")

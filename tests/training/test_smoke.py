@@ -81,3 +81,42 @@ def test_imagenet_backbones_build_from_scratch_for_a_log_mel_window(name):
     model = MODELS[name].build(49, 64, 8)
     assert model.output_shape == (None, 8)
     assert model.predict(np.zeros((1, 49, 64), np.float32), verbose=0).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_whisper_encoder_model_trains_scores_held_out_corpora_and_runs_in_the_engine(tmp_path, capsys):
+    """The encoder recipe end to end: cached embeddings, a corpus held out, a test condition, and
+    an exported file whose graph holds the whole encoder (features in, probabilities and the
+    pooled embedding out) that the engine runs like any other model."""
+    from training_fixtures import make_tess
+
+    ravdess = make_ravdess(tmp_path / "RAVDESS", actors=(1, 2, 3, 4), emotions=("01", "03", "05"), takes=1)
+    tess = make_tess(tmp_path / "TESS")
+    out = tmp_path / "models" / "encoder.onnx"
+    code = main(["train", "--model", "whisper_tiny", "--data", f"ravdess={ravdess}", "--data", f"tess={tess}",
+                 "--epochs", "1", "--cv", "2", "--loco", "--conditions", "gain_20db", "--augment", "0",
+                 "--hidden", "16", "--window-s", "1.0", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--workers", "1"])
+    assert code == 0
+    report = json.loads(out.with_name("encoder.report.json").read_text())
+    kinds = [s["kind"] for s in report["splits"]]
+    assert kinds == ["cv", "cv", "loco", "loco"]
+    loco = {s["name"]: s for s in report["splits"] if s["kind"] == "loco"}
+    assert set(loco) == {"without ravdess", "without tess"}
+    assert {sp.split(":")[0] for sp in loco["without tess"]["test_speakers"]} == {"tess"}
+    assert loco["without tess"]["labels"] == ["neutral", "happy", "angry"]
+    assert "clip_labels_changed" in loco["without tess"]["conditions"]["gain_20db"]
+    card = out.with_name("encoder.md").read_text()
+    assert "Leave one corpus out" in card and "gain_20db" in card
+
+    model = EmotionModel(out, prefer="cpu")
+    assert model.info.features.kind == "whisper_log_mel" and model.info.normalization.in_graph
+    assert [o.name for o in model.session.get_outputs()] == ["probabilities", "embedding"]
+    assert model.fixed_frames is None  # the encoder runs on a window's own length
+    grid = WindowGrid.for_seconds(model.info.features, model.info.window_s, 0.5)
+    slicer = WindowSlicer(grid, SpeechDetector(model.info.sample_rate_hz))
+    audio = load_audio(voice(tmp_path / "new.wav", 200, seconds=2.5, seed=99), model.info.sample_rate_hz)
+    windows = slicer.push(audio) + slicer.flush()
+    probs = model.predict(np.stack([w.features for w in windows]))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    embedding = model.session.run(["embedding"], {model.session.get_inputs()[0].name: np.stack([w.features for w in windows])})[0]
+    assert embedding.shape == (len(windows), 16)

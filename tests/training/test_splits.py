@@ -7,7 +7,8 @@ import pytest
 from moodline.engine.features import FeatureSpec
 from moodline.training.corpora import load_corpus
 from moodline.training.dataset import clip_windows, extract_windows
-from moodline.training.splits import Split, SplitLeakError, check_split, holdout_split, speaker_folds
+from moodline.training.splits import (Split, SplitLeakError, check_split, corpus_folds, holdout_split,
+                                      speaker_folds)
 
 SPEAKERS = [f"ravdess:{i:02d}" for i in range(1, 21)]
 
@@ -26,6 +27,28 @@ def test_every_speaker_is_tested_exactly_once_and_never_trained_on_in_its_fold()
 def test_folds_depend_on_the_seed_only():
     assert speaker_folds(SPEAKERS, 5, seed=1) == speaker_folds(list(reversed(SPEAKERS)), 5, seed=1)
     assert speaker_folds(SPEAKERS, 5, seed=1) != speaker_folds(SPEAKERS, 5, seed=2)
+
+
+def test_folds_spread_each_corpus_over_the_folds():
+    speakers = SPEAKERS + [f"nemo:{name}" for name in ("EB0", "IC0", "KD0", "KS0", "MK0", "MP0", "SM0", "TP0", "WR0")]
+    folds = speaker_folds(speakers, k=5, seed=0)
+    per_fold = [sum(s.startswith("nemo:") for s in fold.test_speakers) for fold in folds]
+    assert sorted(per_fold) == [1, 2, 2, 2, 2]  # 9 nEMO speakers over 5 folds, none left without
+    assert all(sum(s.startswith("ravdess:") for s in fold.test_speakers) == 4 for fold in folds)
+
+
+def test_leave_one_corpus_out_tests_every_speaker_of_one_corpus_and_trains_on_the_others():
+    speakers = SPEAKERS + ["tess:OAF", "tess:YAF", "nemo:EB0", "nemo:WR0"]
+    folds = corpus_folds(speakers)
+    assert [f.name for f in folds] == ["without nemo", "without ravdess", "without tess"]
+    for fold in folds:
+        held = fold.name.split()[-1]
+        assert {s.split(":")[0] for s in fold.test_speakers} == {held}
+        assert held not in {s.split(":")[0] for s in fold.train_speakers}
+        assert set(fold.train_speakers) | set(fold.test_speakers) == set(speakers)
+    assert [f.name for f in corpus_folds(speakers, ["tess"])] == ["without tess"]
+    with pytest.raises(ValueError, match="at least two corpora"):
+        corpus_folds(SPEAKERS)
 
 
 def test_too_few_speakers_for_the_folds_is_refused():

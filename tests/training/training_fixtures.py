@@ -37,3 +37,13 @@ def make_ravdess(root: Path, actors=(1, 2, 3, 4), emotions=("01", "03", "05"), t
                 voice(root / f"Actor_{actor:02d}" / name, PITCH_HZ[names[code]] * (1 + 0.05 * actor),
                       seed=actor * 100 + take)
     return root
+
+
+def make_tess(root: Path, emotions=("neutral", "happy", "angry"), words=("back", "bar")) -> Path:
+    """``<SPK>_<emotion>/<SPK>_<word>_<emotion>.wav`` for both TESS speakers."""
+    for s, speaker in enumerate(("OAF", "YAF")):
+        for emotion in emotions:
+            for w, word in enumerate(words):
+                voice(root / f"{speaker}_{emotion}" / f"{speaker}_{word}_{emotion}.wav",
+                      PITCH_HZ[emotion] * (1.1 + 0.1 * s), seed=1000 + 10 * s + w)
+    return root
