@@ -20,7 +20,8 @@ DARK = {
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="moodline", description="Moodline: a live emotion timeline of a voice.")
-    p.add_argument("--model", help="ONNX model file (default: the shipped model, or the one chosen in Settings)")
+    p.add_argument("--model", metavar="NAME|FILE",
+                   help="a shipped model (default, fast) or an ONNX model file (default: the one chosen in Settings)")
     p.add_argument("--device", help="input device name or part of it (default: the remembered one)")
     p.add_argument("--start", action="store_true", help="start listening at once")
     p.add_argument("--open", metavar="PATH", help="open an audio file or a session folder")

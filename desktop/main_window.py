@@ -20,7 +20,7 @@ from PyQt5.QtWidgets import (QAction, QFileDialog, QHBoxLayout, QLabel, QMainWin
                              QProgressBar, QPushButton, QToolBar, QVBoxLayout, QWidget)
 
 from moodline.engine.errors import MoodlineError
-from moodline.engine.model import CUDA, EmotionModel, default_model_path
+from moodline.engine.model import CUDA, EmotionModel, resolve_model
 from moodline.engine.session import (Recording, export_wav, open_session, save_as_session,
                                      save_session_copy, session_folder_of)
 from moodline.engine.timeline import Timeline, TimelinePoint
@@ -265,7 +265,8 @@ class MainWindow(QMainWindow):
 
     # ---- model -----------------------------------------------------------------------
     def model_file(self) -> str:
-        return self.model_path_override or self.settings.model_path or str(default_model_path())
+        """The model to load: --model, else Settings (a shipped model's name or a file), else the default."""
+        return str(resolve_model(self.model_path_override or self.settings.model_path))
 
     def reload_model(self) -> None:
         self.model = None

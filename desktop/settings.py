@@ -27,7 +27,7 @@ class DesktopSettings:
     smoothing_windows: int = 1
     vad_aggressiveness: int = 3  # voice-activity sensitivity: 0 hears most as speech … 3 strictest
     unsure_threshold: float = DEFAULT_UNSURE_THRESHOLD
-    model_path: str = ""  # "" = the shipped default model
+    model_path: str = ""  # "" = the shipped default model; "fast" = the shipped fast one; else a file
     palette: str = DEFAULT_PALETTE
     follow_minutes: float = 2.0  # the live timeline shows the last N minutes
     aid_palette: str = COLOUR_BLIND_SAFE

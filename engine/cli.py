@@ -23,20 +23,20 @@ from .analysis import AnalysisSettings, analyze_file
 from .audio import audio_duration_s, find_audio_files
 from .errors import AudioError, MoodlineError
 from .fileio import atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text
-from .model import EmotionModel, default_model_path
+from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
 from .timeline import Timeline, TimelinePoint
 
 EXIT_OK, EXIT_FAILED = 0, 2
+MODEL_HELP = ("a shipped model by name (" + "; ".join(f"{name}: {what}" for name, what in BUNDLED_MODELS.items())
+              + ") or an ONNX model file (default: default)")
 SUMMARY_FILE = "summary.csv"  # analyze --out: one row per analysed file, kept across runs
 COMMANDS = ("analyze", "listen", "devices", "info")  # what main() runs
 
 
-def _load_model(path: str | None) -> EmotionModel:
-    if path is None:
-        default = default_model_path()
-        if not default.is_file():
-            raise MoodlineError(f"{default}: the default model is not installed; pass --model FILE")
-        path = str(default)
+def _load_model(spec: str | None) -> EmotionModel:
+    path = resolve_model(spec)
+    if path.parent == default_model_path().parent and not path.is_file():
+        raise MoodlineError(f"{path}: the shipped model '{path.stem}' is not installed; pass --model FILE")
     return EmotionModel(path)
 
 
@@ -477,6 +477,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"  features: {json.dumps(info.features.to_dict())}")
     print(f"  normalization: {'in the graph' if info.normalization.in_graph else 'per-feature mean/std'}")
     print(f"  provenance: {info.provenance}")
+    shipped = [f"{name} ({bundled_model_path(name).stat().st_size / 1e6:.1f} MB)" if bundled_model_path(name).is_file()
+               else f"{name} (not installed)" for name in BUNDLED_MODELS]
+    print(f"Shipped models (--model NAME): {', '.join(shipped)}")
     return EXIT_OK
 
 
@@ -489,7 +492,7 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def analysis_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--model", metavar="FILE", help="ONNX model (default: the bundled model)")
+        p.add_argument("--model", metavar="NAME|FILE", help=MODEL_HELP)
         p.add_argument("--window", type=float, metavar="S", help="window length in seconds (default: the model's)")
         p.add_argument("--hop", type=float, default=0.5, metavar="S", help="seconds between windows (default 0.5)")
         p.add_argument("--smooth", type=int, default=1, metavar="N",
@@ -522,7 +525,7 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
     p = sub.add_parser("devices", help="list audio input devices")
     p.set_defaults(run=cmd_devices)
     p = sub.add_parser("info", help="versions, execution providers and the model's metadata")
-    p.add_argument("--model", metavar="FILE", help="ONNX model (default: the bundled model)")
+    p.add_argument("--model", metavar="NAME|FILE", help=MODEL_HELP)
     p.set_defaults(run=cmd_info)
     for name, text in other_commands:  # run elsewhere; listed so `moodline --help` shows them
         sub.add_parser(name, help=text, add_help=False)

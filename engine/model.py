@@ -218,11 +218,32 @@ def choose_providers(available: Sequence[str], prefer: str = "auto") -> list[str
     return [p for p in wanted if p in available] or [CPU]
 
 
-def default_model_path() -> Path:
-    """The model shipped with Moodline (``models/default.onnx``)."""
+# The models shipped with Moodline, by the name ``--model`` and Settings accept for them.
+BUNDLED_MODELS = {
+    "default": "the default: Whisper tiny.en's encoder with an emotion head (accurate)",
+    "fast": "a small CNN distilled from the default (about ten times cheaper)",
+}
+
+
+def bundled_model_path(name: str = "default") -> Path:
+    """The file of the shipped model ``name`` (``models/<name>.onnx``)."""
     from importlib.resources import files
 
-    return Path(str(files("moodline.models") / "default.onnx"))
+    return Path(str(files("moodline.models") / f"{name}.onnx"))
+
+
+def default_model_path() -> Path:
+    """The model shipped with Moodline as its default (``models/default.onnx``)."""
+    return bundled_model_path("default")
+
+
+def resolve_model(spec: str | os.PathLike | None) -> Path:
+    """A model given as a shipped model's name (``default``, ``fast``), a file, or nothing (the default)."""
+    if spec is None or str(spec) == "":
+        return default_model_path()
+    if str(spec) in BUNDLED_MODELS and not Path(spec).exists():
+        return bundled_model_path(str(spec))
+    return Path(spec)
 
 
 class EmotionModel:

@@ -37,6 +37,7 @@ class BabbleBank:
     sorted order, so the rest can stay unheard for checks."""
 
     def __init__(self, folder: str, sample_rate_hz: int = 16000, max_speakers: int = 100, max_clips: int = 300) -> None:
+        # max_speakers: corpora.UNLABELLED_TRAINING_SPEAKERS (not imported: augment stays free of the loaders)
         from pathlib import Path
 
         from moodline.engine.audio import find_audio_files, load_audio

@@ -52,11 +52,22 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"also score the test clips under these conditions ({', '.join(CONDITIONS)})")
     train.add_argument("--babble", type=Path, default=None, metavar="DIR",
                        help="a folder of unlabelled speech (e.g. speechocean762) mixed into babble noise for augmentation")
-    head = train.add_argument_group("encoder head (whisper_tiny)")
+    train.add_argument("--teacher", choices=MODEL_NAMES, default=None,
+                       help="distil: in every split, first train this model (e.g. whisper_tiny) and teach its "
+                            "probabilities to --model")
+    train.add_argument("--teacher-epochs", type=int, default=40, help="epochs for the teacher (default: 40)")
+    train.add_argument("--transfer", type=Path, default=None, metavar="DIR",
+                       help="unlabelled speech the teacher labels for the student (its first 100 speaker folders)")
+    train.add_argument("--compare", nargs="+", type=Path, default=[], metavar="REPORT",
+                       help="other runs' .report.json files to compare with on the leave-one-corpus-out splits")
+    head = train.add_argument_group("encoder head (whisper_tiny, as model or teacher)")
     head.add_argument("--pooling", choices=("concat", "weighted"), default="concat",
                       help="concatenate the encoder's states, or mix them with learnt layer weights (default: concat)")
     head.add_argument("--hidden", type=int, default=0, metavar="N", help="units of a hidden layer; 0 = linear (default: 0)")
     head.add_argument("--dropout", type=float, default=0.3, help="dropout before each dense layer (default: 0.3)")
+    head.add_argument("--no-level-normalisation", action="store_true",
+                      help="feed the encoder each window as recorded (default: shift it so its loudest "
+                           "band-frame is at one level, which makes the model deaf to gain)")
     head.add_argument("--states", default=None, metavar="I,J,...",
                       help="which encoder states to use: 0 = convolutions, 1-4 = transformer blocks (default: all)")
 
@@ -103,8 +114,14 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         raise ValueError("--cv must be 0 (none) or at least 2")
     if args.loco and len({name for name, _ in data}) < 2:
         raise ValueError("--loco needs at least two corpora (--data NAME=PATH, twice or more)")
-    if args.babble is not None and not args.babble.is_dir():
-        raise ValueError(f"--babble {args.babble}: no such folder")
+    for flag, folder in (("--babble", args.babble), ("--transfer", args.transfer)):
+        if folder is not None and not folder.is_dir():
+            raise ValueError(f"{flag} {folder}: no such folder")
+    for report in args.compare:
+        if not report.is_file():
+            raise ValueError(f"--compare {report}: no such report")
+    if args.transfer is not None and not args.teacher:
+        raise ValueError("--transfer needs --teacher: unlabelled speech is only used through a teacher")
     states = None
     if args.states:
         try:
@@ -121,7 +138,9 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         cache_dir=args.cache, workers=args.workers, final=not args.no_final, loco=args.loco,
         conditions=tuple(args.conditions), babble=args.babble,
         head={"pooling": args.pooling, "hidden": args.hidden, "dropout": args.dropout, "use_states": states}
-        if args.model == "whisper_tiny" else {},
+        if "whisper_tiny" in (args.model, args.teacher) else {},
+        teacher=args.teacher, teacher_epochs=args.teacher_epochs, transfer=args.transfer,
+        level_normalised=not args.no_level_normalisation, compare=tuple(args.compare),
         command="moodline " + " ".join(shlex.quote(a) for a in argv))
     train(options)
     return 0

@@ -292,6 +292,28 @@ def load_manifest(csv_path: str | os.PathLike) -> Corpus:
     return _build("csv", items)
 
 
+UNLABELLED_TRAINING_SPEAKERS = 100  # the first speakers of an unlabelled set; the rest stay unheard
+
+
+def load_unlabelled(root: str | os.PathLike, max_speakers: int = UNLABELLED_TRAINING_SPEAKERS,
+                    held_out: bool = False) -> Corpus:
+    """Ordinary speech without emotion labels (e.g. speechocean762's ``WAVE/SPEAKERnnnn/``): the
+    first ``max_speakers`` speaker folders in sorted order (for training: babble, distillation),
+    or with ``held_out`` the others (never heard in training: for checks).
+
+    Its clips carry the label ``""``: a teacher labels them (distillation); they are never scored
+    and never treated as any emotion, "neutral" included.
+    """
+    root = Path(root)
+    folders = sorted({path.parent for path in _files(root)})
+    folders = folders[max_speakers:] if held_out else folders[:max_speakers]
+    clips = [Clip(path, "", f"unlabelled:{folder.name}", "unlabelled")
+             for folder in folders for path in find_audio_files(folder)]
+    if not clips:
+        raise CorpusError(f"{root}: no audio files found")
+    return Corpus("unlabelled", clips)
+
+
 LOADERS: dict[str, Callable[..., Corpus]] = {
     "ravdess": load_ravdess,
     "ravdess-speech": lambda root: load_ravdess(root, channels=("speech",)),

@@ -49,7 +49,7 @@ class WindowSet:
     """Feature windows of many clips, with where each came from."""
 
     clips: list[Clip]
-    features: np.ndarray  # (N, frames, n_features) float32, or (N, states, dims) encoder embeddings
+    features: np.ndarray  # (N, frames, n_features) float32 (float16 for Whisper log-mel), or (N, states, dims) embeddings
     clip_index: np.ndarray  # (N,) int: which clip of ``clips`` the window was cut from
     variant: np.ndarray  # (N,) int: 0 = the clip as recorded, k > 0 = augmented copy k
     speech_fraction: np.ndarray  # (N,) float
@@ -69,10 +69,14 @@ def clip_windows(samples: np.ndarray, grid: WindowGrid) -> tuple[np.ndarray, np.
 
 def _cache_name(clip: Clip, variant: int, spec: FeatureSpec, window_s: float, seed: int, extra: str) -> str:
     settings = json.dumps([spec.sample_rate_hz, spec.to_dict(), window_s, HOP_S, seed, variant,
-                           str(clip.path.resolve()), 3, extra])
+                           str(clip.path.resolve()), 4, extra])
     return hashlib.sha1(settings.encode()).hexdigest()[:20] + ".npz"
 
 
+# Features an encoder reads are kept at half precision (a thousandth of a log10 unit, 0.01 dB):
+# half the memory and disk, and a changed encoder (another front end, fine-tuning) re-embeds the
+# cached windows instead of re-running the augmentation.
+HALF_PRECISION_KINDS = ("whisper_log_mel",)
 _BABBLE: dict[str, BabbleBank] = {}  # per worker process: loaded once
 _ENCODERS: dict[str, object] = {}
 
@@ -109,27 +113,57 @@ def _variant_samples(samples: np.ndarray, clip: Clip, variant: int, rate_hz: int
     return augmented_copy(samples, rng, rate_hz, babble)
 
 
+def _save(path: Path, features: np.ndarray, speech: np.ndarray) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, features=features, speech_fraction=speech)
+    os.replace(tmp, path)
+
+
 def _extract_one(job: tuple) -> list[tuple[np.ndarray, np.ndarray]]:
-    clip, variants, spec, window_s, seed, cache_dir, babble_dir, encoder, encoder_id = job
-    grid = WindowGrid.for_seconds(spec, window_s, HOP_S)
-    extra = json.dumps([babble_dir is not None, encoder_id])
+    clip, variants, spec, window_s, seed, cache_dir, babble_dir, encoder, encoder_id, also_cache = job
     out, samples = [], None
     for variant in variants:
-        cached = Path(cache_dir) / _cache_name(clip, variant, spec, window_s, seed, extra) if cache_dir else None
-        if cached is not None and cached.exists():
-            with np.load(cached) as data:
-                out.append((data["features"], data["speech_fraction"]))
-            continue
-        if samples is None:
-            samples = load_audio(clip.path, spec.sample_rate_hz)
-        babble = _babble(babble_dir) if 0 < variant < 100 else None
-        feats, speech = clip_windows(_variant_samples(samples, clip, variant, spec.sample_rate_hz, seed, babble), grid)
+        with_babble = babble_dir is not None and 0 < variant < 100  # only augmented copies mix babble
+        audio = None
+
+        def variant_audio() -> np.ndarray:
+            nonlocal samples, audio
+            if audio is None:
+                if samples is None:
+                    samples = load_audio(clip.path, spec.sample_rate_hz)
+                babble = _babble(babble_dir) if with_babble else None
+                audio = _variant_samples(samples, clip, variant, spec.sample_rate_hz, seed, babble)
+            return audio
+
+        def features_of(feature_spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
+            """Feature windows of this variant for ``feature_spec``, from the cache or computed (and cached)."""
+            cached = Path(cache_dir) / _cache_name(clip, variant, feature_spec, window_s, seed,
+                                                   json.dumps([with_babble, None])) if cache_dir else None
+            if cached is not None and cached.exists():
+                with np.load(cached) as data:
+                    return data["features"], data["speech_fraction"]
+            feats, speech = clip_windows(variant_audio(), WindowGrid.for_seconds(feature_spec, window_s, HOP_S))
+            if feature_spec.kind in HALF_PRECISION_KINDS:
+                feats = feats.astype(np.float16)
+            if cached is not None:
+                _save(cached, feats, speech)
+            return feats, speech
+
+        for other in also_cache:  # other models' features of the same audio, while it is at hand
+            features_of(other)
+        cached_embeddings = None
+        if cache_dir and encoder is not None:
+            cached_embeddings = Path(cache_dir) / _cache_name(clip, variant, spec, window_s, seed,
+                                                              json.dumps([with_babble, encoder_id]))
+            if cached_embeddings.exists():
+                with np.load(cached_embeddings) as data:
+                    out.append((data["features"], data["speech_fraction"]))
+                continue
+        feats, speech = features_of(spec)
         if encoder is not None:
-            feats = _encode(encoder, feats)
-        if cached is not None:
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
-            np.savez(tmp, features=feats, speech_fraction=speech)
-            os.replace(tmp, cached)
+            feats = _encode(encoder, feats.astype(np.float32))
+            if cached_embeddings is not None:
+                _save(cached_embeddings, feats, speech)
         out.append((feats, speech))
     return out
 
@@ -137,14 +171,16 @@ def _extract_one(job: tuple) -> list[tuple[np.ndarray, np.ndarray]]:
 def extract_windows(clips: Sequence[Clip], spec: FeatureSpec, window_s: float, n_augmented: dict[str, int] | int = 0,
                     seed: int = 0, cache_dir: str | os.PathLike | None = None, workers: int = 1,
                     progress: bool = True, conditions: Sequence[str] = (), babble_dir: str | os.PathLike | None = None,
-                    encoder: str | os.PathLike | None = None) -> WindowSet:
+                    encoder: str | os.PathLike | None = None, also_cache: Sequence[FeatureSpec] = ()) -> WindowSet:
     """Windows of every clip (variant 0) plus ``n_augmented`` augmented copies of each, plus the
     clip under each of ``conditions`` (test conditions, see :mod:`.conditions`).
 
     ``n_augmented`` may be a number for all clips or a per-corpus dict. ``workers`` > 1 decodes
     and augments in that many processes. ``babble_dir`` is a folder of unlabelled speech that
     augmentation mixes into babble noise. ``encoder`` is a pooled-encoder ONNX file: windows are
-    then stored as its embeddings.
+    then stored as its embeddings. ``also_cache`` are other feature specs whose windows of the
+    same (augmented) audio go into the cache on the way, so other models need no second
+    augmentation pass.
     """
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
@@ -157,7 +193,7 @@ def extract_windows(clips: Sequence[Clip], spec: FeatureSpec, window_s: float, n
     babble = None if babble_dir is None else str(babble_dir)
     jobs = [(clip, list(range(1 + counts.get(clip.corpus, n_augmented if isinstance(n_augmented, int) else 0)))
              + extra_variants, spec, window_s, seed, None if cache_dir is None else str(cache_dir), babble,
-             encoder, encoder_id) for clip in clips]
+             encoder, encoder_id, tuple(also_cache)) for clip in clips]
     if workers > 1:
         import multiprocessing
 

