@@ -27,17 +27,17 @@ from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_mod
 from .timeline import Timeline, TimelinePoint
 
 EXIT_OK, EXIT_FAILED = 0, 2
-MODEL_HELP = ("a shipped model by name (" + "; ".join(f"{name}: {what}" for name, what in BUNDLED_MODELS.items())
-              + ") or an ONNX model file (default: default)")
+MODEL_HELP = ("a shipped model by name or an ONNX model file (default: default); shipped: "
+              + "; ".join(f"{name}, {what}" for name, what in BUNDLED_MODELS.items()))
 SUMMARY_FILE = "summary.csv"  # analyze --out: one row per analysed file, kept across runs
 COMMANDS = ("analyze", "listen", "devices", "info")  # what main() runs
 
 
-def _load_model(spec: str | None) -> EmotionModel:
+def _load_model(spec: str | None, offline: bool = False) -> EmotionModel:
     path = resolve_model(spec)
     if path.parent == default_model_path().parent and not path.is_file():
         raise MoodlineError(f"{path}: the shipped model '{path.stem}' is not installed; pass --model FILE")
-    return EmotionModel(path)
+    return EmotionModel(path, spinning=offline)
 
 
 def _settings(args: argparse.Namespace) -> AnalysisSettings:
@@ -82,7 +82,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     """``moodline analyze``: every file's timeline; bad files are listed, never the end of the batch."""
     _print_any_file_name()
     settings = _settings(args)  # a typo in --window costs no model load
-    model = _load_model(args.model)
+    model = _load_model(args.model, offline=True)
     failures: list[str] = []
     jobs: list[tuple[Path, Path]] = []  # (file, the PATH argument it came from)
     for arg in args.paths:
