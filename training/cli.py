@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="unlabelled speech the teacher labels for the student (its first 100 speaker folders)")
     train.add_argument("--compare", nargs="+", type=Path, default=[], metavar="REPORT",
                        help="other runs' .report.json files to compare with on the leave-one-corpus-out splits")
+    train.add_argument("--notes", type=Path, default=None, metavar="FILE",
+                       help="a Markdown file for the model card: how this configuration was chosen, what was tried")
     head = train.add_argument_group("encoder head (whisper_tiny, as model or teacher)")
     head.add_argument("--pooling", choices=("concat", "weighted"), default="concat",
                       help="concatenate the encoder's states, or mix them with learnt layer weights (default: concat)")
@@ -120,6 +122,8 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     for report in args.compare:
         if not report.is_file():
             raise ValueError(f"--compare {report}: no such report")
+    if args.notes is not None and not args.notes.is_file():
+        raise ValueError(f"--notes {args.notes}: no such file")
     if args.transfer is not None and not args.teacher:
         raise ValueError("--transfer needs --teacher: unlabelled speech is only used through a teacher")
     states = None
@@ -141,6 +145,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if "whisper_tiny" in (args.model, args.teacher) else {},
         teacher=args.teacher, teacher_epochs=args.teacher_epochs, transfer=args.transfer,
         level_normalised=not args.no_level_normalisation, compare=tuple(args.compare),
+        notes=args.notes.read_text(encoding="utf-8") if args.notes else "",
         command="moodline " + " ".join(shlex.quote(a) for a in argv))
     train(options)
     return 0

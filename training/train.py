@@ -78,6 +78,7 @@ class TrainOptions:
     teacher_epochs: int = 40
     transfer: Path | None = None  # unlabelled speech the teacher labels for the student (distillation)
     compare: Sequence[Path] = ()  # other runs' reports to compare with on the leave-one-corpus-out splits
+    notes: str = ""  # Markdown for the model card: how the configuration was chosen
     command: str = ""
     verbose: bool = True
     log: list[str] = field(default_factory=list)
@@ -489,6 +490,8 @@ def train(options: TrainOptions) -> dict[str, Any]:
                                         "head": dict(options.head)},
         "transfer": transfer and {"path": str(options.transfer), "clips": len(transfer.clips),
                                   "speakers": len(transfer.speakers)},
+        "babble": str(options.babble) if options.babble else None,
+        "notes": options.notes.strip().splitlines() if options.notes.strip() else [],
         "corpora": [{"name": c.name, "summary": c.summary(), "train_only": c.name in train_only,
                      "speakers": len(c.speakers), "clips": len(c.clips), "dropped": dict(c.dropped)}
                     for c in corpora],

@@ -42,3 +42,8 @@ def test_model_names_offered_are_the_ones_that_exist():
     from moodline.training.models import MODELS
 
     assert set(MODEL_NAMES) == set(MODELS)
+
+
+def test_missing_notes_file_is_one_line_before_any_training(capsys, ravdess_dir, tmp_path):
+    code, err = run(capsys, "train", "--data", f"ravdess={ravdess_dir}", "--notes", str(tmp_path / "no.md"))
+    assert code == 2 and f"--notes {tmp_path / 'no.md'}: no such file" in err

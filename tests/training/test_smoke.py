@@ -92,7 +92,9 @@ def test_whisper_encoder_model_trains_scores_held_out_corpora_and_runs_in_the_en
     ravdess = make_ravdess(tmp_path / "RAVDESS", actors=(1, 2, 3, 4), emotions=("01", "03", "05"), takes=1)
     tess = make_tess(tmp_path / "TESS")
     out = tmp_path / "models" / "encoder.onnx"
-    code = main(["train", "--model", "whisper_tiny", "--data", f"ravdess={ravdess}", "--data", f"tess={tess}",
+    notes = tmp_path / "choices.md"
+    notes.write_text("### How this configuration was chosen\n\nTwo heads were compared on these folds.\n")
+    code = main(["train", "--model", "whisper_tiny", "--notes", str(notes), "--data", f"ravdess={ravdess}", "--data", f"tess={tess}",
                  "--epochs", "1", "--cv", "2", "--loco", "--conditions", "gain_20db", "--augment", "0",
                  "--hidden", "16", "--window-s", "1.0", "--out", str(out), "--cache", str(tmp_path / "cache"),
                  "--workers", "1"])
@@ -107,6 +109,7 @@ def test_whisper_encoder_model_trains_scores_held_out_corpora_and_runs_in_the_en
     assert "clip_labels_changed" in loco["without tess"]["conditions"]["gain_20db"]
     card = out.with_name("encoder.md").read_text()
     assert "Leave one corpus out" in card and "gain_20db" in card
+    assert "Two heads were compared on these folds." in card.split("## Results")[1].split("## Intended use")[0]
 
     model = EmotionModel(out, prefer="cpu")
     assert model.info.features.kind == "whisper_log_mel" and model.info.normalization.in_graph
@@ -138,5 +141,8 @@ def test_distilled_student_learns_from_a_teacher_in_each_split_including_unlabel
     assert [len(s["test_speakers"]) for s in report["splits"]] == [2, 2]
     assert all(not any(sp.startswith("unlabelled:") for sp in s["test_speakers"]) for s in report["splits"])
     assert report["teacher"]["model"] == "whisper_tiny" and report["transfer"]["speakers"] == 3
+    licences = out.with_name("fast.md").read_text().split("## Licences")[1]
+    assert "RAVDESS" in licences and "Whisper tiny.en" in licences and "MIT" in licences
+    assert f"unlabelled speech from `{tmp_path / 'plain'}`" in licences  # the transfer set's terms are named
     model = EmotionModel(out, prefer="cpu")
     assert model.info.features.kind == "log_mel" and model.info.labels == ("neutral", "happy", "angry")
