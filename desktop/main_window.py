@@ -23,10 +23,9 @@ from moodline.engine.errors import MoodlineError
 from moodline.engine.model import CUDA, EmotionModel, resolve_model
 from moodline.engine.session import (Recording, export_wav, open_session, save_as_session,
                                      save_session_copy, session_folder_of)
-from moodline.engine.timeline import Timeline, TimelinePoint
+from moodline.engine.timeline import Timeline, TimelinePoint, format_clock
 
 from .live import LiveSession, SourceFactory, microphone
-from .palette import Palette
 from .player import AudioPlayer
 from .readout import EMOTION, LISTENING, NO_SPEECH, Readout, readout_for
 from .recording import analyze_recording, waveform_envelope
@@ -89,11 +88,6 @@ class QueuedRequest:
     needs_devices: bool = False  # waits for the device list too (Start does)
 
 
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
-
-
 class MainWindow(QMainWindow):
     # Emitted while closing, once a live session is finished and before the aid view closes:
     # the window still shows everything it showed.
@@ -107,7 +101,7 @@ class MainWindow(QMainWindow):
         self.store = store if store is not None else QSettings()
         make_store_private(self.store)
         self.settings = load_settings(self.store)
-        self.palette_ = Palette(self.settings.palette)
+        self.palette_ = self.settings.colour_palette()  # one palette, shared by every view
         self.model_path_override = model_path
         self.device_override = device
         self.sessions_root = sessions_root
@@ -181,8 +175,11 @@ class MainWindow(QMainWindow):
         row = QHBoxLayout()
         self.panel = EmotionPanel(self.palette_)
         row.addWidget(self.panel)
-        self.timeline_view = TimelineView(self.palette_, self.settings.follow_minutes)
+        self.timeline_view = TimelineView(self.palette_, self.settings.follow_minutes,
+                                          self.settings.unsure_threshold)
         self.timeline_view.seekRequested.connect(self.play_from)
+        self.timeline_view.jumpRequested.connect(self.jump_to)
+        self.timeline_view.exportRequested.connect(lambda: self.export_dialog(".png"))
         row.addWidget(self.timeline_view, 1)
         outer.addLayout(row, 1)
         progress_row = QHBoxLayout()
@@ -228,7 +225,11 @@ class MainWindow(QMainWindow):
         session.addAction("Look for &Input Devices Again", self.refresh_devices)
         view = menu.addMenu("&View")
         self._action(view, "&Conversation Aid", self.toggle_aid, "F11")
-        self._action(view, "&Follow Live Edge", lambda: self.timeline_view.set_follow(True), "F")
+        self.play_action = self._action(view, "&Play / Pause", self.toggle_playback, "Space")
+        tv = self.timeline_view
+        for action in (None, tv.previous_action, tv.next_action, None, tv.fit_action, tv.zoom_in_action,
+                       tv.zoom_out_action, None, tv.detail_action):
+            view.addSeparator() if action is None else view.addAction(action)
         self.setStyleSheet("QToolBar {spacing:6px; padding:4px;}")
 
     def _action(self, menu, text: str, slot, shortcut: str | None = None) -> QAction:
@@ -576,7 +577,7 @@ class MainWindow(QMainWindow):
         self.timeline_view.set_cursor(None)
         self._show_summary(recording.timeline, "Whole recording")
         where = recording.folder or recording.source
-        self.status_session.setText(f"{where} · {_clock(recording.duration_s)} · click the timeline to play")
+        self.status_session.setText(f"{where} · {format_clock(recording.duration_s)} · click the timeline to play")
         self.update_actions()
 
     def _show_summary(self, timeline: Timeline, caption: str) -> None:
@@ -603,15 +604,41 @@ class MainWindow(QMainWindow):
         self._follow_playback(t_s)
         self.update_actions()
 
+    def toggle_playback(self) -> None:
+        """Space: pause where it plays, go on from there, or play from the cursor."""
+        rec = self.recording
+        if rec is None or rec.audio is None or self.live is not None:
+            return
+        try:
+            if self.player.playing:
+                self.player.pause()
+                self._follow_playback(self.player.position_s)
+            elif self.player.paused:
+                self.player.resume()
+            else:
+                cursor = self.timeline_view.cursor_s
+                self.play_from(0.0 if cursor is None or cursor >= rec.duration_s - 0.1 else cursor)
+        except MoodlineError as exc:
+            self.show_error(str(exc))
+        self.update_actions()
+
+    def jump_to(self, t_s: float) -> None:
+        """Move the playhead to ``t_s`` (previous/next segment); playing goes on from there."""
+        if self.recording is None or self.live is not None:
+            return
+        if self.player.playing or self.player.paused:
+            self.player.seek(t_s)
+        self._follow_playback(t_s)
+
     def _follow_playback(self, t_s: float) -> None:
-        self.timeline_view.set_cursor(t_s)
+        self.timeline_view.set_playhead(t_s)
         series = self.timeline_view.series
-        index = int(np.searchsorted(series.times_s, t_s, side="right")) - 1
+        index = series.index_at(t_s)
         if index != self._played_index:
             self._played_index = index
             point = series.points[index] if index >= 0 else None
             readout = readout_for(point, self.settings.unsure_threshold) if point else Readout(NO_SPEECH)
-            self.panel.show_readout(readout, f"At {_clock(t_s)}")
+            self.panel.show_readout(readout, f"At {format_clock(t_s)}")
             if self.aid is not None and point is not None:
                 self.aid.feed(point)
 
@@ -682,14 +709,17 @@ class MainWindow(QMainWindow):
     def apply_settings(self, new: DesktopSettings) -> None:
         old, self.settings = self.settings, new
         save_settings(self.store, new)
-        if new.palette != old.palette:
-            self.palette_ = Palette(new.palette)
+        if new.high_contrast != old.high_contrast:
+            self.palette_ = new.colour_palette()
             self.panel.set_palette(self.palette_)
             self.timeline_view.set_palette(self.palette_)
+            if self.aid is not None:
+                self.aid.set_palette(self.palette_)
         self.timeline_view.follow_minutes = new.follow_minutes
+        self.timeline_view.set_unsure_threshold(new.unsure_threshold)
         if self.aid is not None:
-            self.aid.set_palette(Palette(new.aid_palette))
             self.aid.set_settings(new.stabilizer())
+            self.aid.set_display(new.aid_display())
         if new.model_path != old.model_path:
             self.model_path_override = None
             if self.busy in ("", "loading model"):
@@ -702,10 +732,9 @@ class MainWindow(QMainWindow):
         if self.aid is not None:
             self.aid.close()
             return
-        self.aid = ConversationAidView(Palette(self.settings.aid_palette), self.settings.stabilizer())
+        self.aid = ConversationAidView(self.palette_, self.settings.stabilizer(), self.settings.aid_display())
         self.aid.left.connect(self._aid_left)
-        self.aid.showFullScreen()
-        self.aid.activateWindow()
+        self.aid.enter(self.screen())
 
     def _aid_left(self) -> None:
         self.aid = None

@@ -1,16 +1,22 @@
 """What the emotion panel and the conversation-aid view show now (plain Python, no Qt).
 
-A :class:`Readout` is one of: *listening* (nothing heard yet), *no speech*, *unsure* (the
-best emotion's probability is below the unsure threshold, so no label is shown as if it were
-known) or an *emotion* with its confidence. :class:`LabelStabilizer` turns the stream of
-timeline points into calm readouts for a person reading them live: a shown state stays for a
-minimum dwell time, a new emotion must beat the shown one by a hysteresis margin, and "no
-speech" appears only after a pause has lasted a while. Emotions may be grouped into fewer
-categories (positive / neutral / negative) with a calm-to-intense measure beside them.
+A :class:`Readout` is one of: *listening* (nothing heard yet, or not for a long while), *no
+speech*, *unsure* (the best emotion's probability is below the unsure threshold, so no label is
+shown as if it were known) or an *emotion* with its confidence. :class:`LabelStabilizer` turns
+the stream of timeline points into calm readouts for a person reading them live in a
+conversation: a shown state stays for a minimum dwell time, a new emotion must beat the shown
+one by a hysteresis margin, and a pause never replaces what was last heard. Through a pause the
+last readout is held, marked :attr:`Pause.HOLDING` (the view dims it) and, once the pause has
+lasted a few seconds, :attr:`Pause.PAUSED` (the view adds a small "paused" hint); only a long
+silence returns to *listening*. People pause all the time while they talk and listen: a word
+that flips to "No speech" at every breath is the flashing the aid exists to avoid. Emotions
+may be grouped into fewer categories (positive / neutral / negative) with a calm-to-intense
+measure beside them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Mapping
 
 from moodline.engine.timeline import TimelinePoint
@@ -19,6 +25,18 @@ LISTENING, NO_SPEECH, UNSURE, EMOTION = "listening", "no_speech", "unsure", "emo
 _STATE_WORDS = {LISTENING: "Listening…", NO_SPEECH: "No speech", UNSURE: "Unsure"}
 
 DEFAULT_UNSURE_THRESHOLD = 0.40  # below this probability the best emotion is "unsure"
+
+# How the aid treats a pause, timed from the start of the first window without speech (a
+# window is "no speech" when under a fifth of it holds speech, so this overstates a pause by
+# at most a fifth of a window). Such a window only comes after a pause of most of a window
+# (1.6 s of the shipped model's 2 s), so breaths and pauses between words never reach this.
+DIM_AFTER_S = 2.5  # the held readout dims (with 2 s windows: not for one lone window without speech)
+PAUSED_HINT_AFTER_S = 3.0  # ... and a small "paused" hint appears
+LISTENING_AFTER_S = 20.0  # a silence this long ends the conversation turn: back to "listening"
+# A new emotion must lead this long (two updates at the usual 0.5 s hop) before it replaces
+# the shown word. "Unsure" needs no such wait: for someone relying on the aid, a doubtful
+# emotion shown as if known is worse than none (benchmarks/bench_aid_calm.py measures both).
+CONFIRM_S = 0.5
 
 # Grouping of the eight emotions into valence categories. Labels a model has beyond these
 # fall into "neutral". Surprise is counted as positive: in acted corpora it mostly is.
@@ -36,6 +54,14 @@ INTENSITY = {"calm": 0.1, "sad": 0.25, "neutral": 0.3, "disgust": 0.6, "happy": 
              "surprised": 0.85, "fearful": 0.9, "angry": 1.0}
 
 
+class Pause(Enum):
+    """Where a held readout is in a pause."""
+
+    NONE = "none"  # speech is heard (or the pause is too short to mention)
+    HOLDING = "holding"  # no speech for a moment: the last readout stays, dimmed
+    PAUSED = "paused"  # a longer pause: still held and dimmed, with a "paused" hint
+
+
 @dataclass(frozen=True)
 class Readout:
     """One thing to show: a state, and for ``EMOTION`` the label and its confidence."""
@@ -45,6 +71,7 @@ class Readout:
     confidence: float | None = None
     best_guess: str | None = None  # for UNSURE: the label that was not sure enough
     intensity: float | None = None  # 0 calm … 1 intense, for speech readouts
+    pause: Pause = Pause.NONE  # for a readout held through a pause (LabelStabilizer only)
 
     @property
     def word(self) -> str:
@@ -91,60 +118,103 @@ def readout_for(point: TimelinePoint | None, unsure_threshold: float = DEFAULT_U
 class StabilizerSettings:
     min_dwell_s: float = 2.0  # a shown state stays at least this long
     hysteresis: float = 0.15  # a new emotion must beat the shown one by this much probability
-    silence_hold_s: float = 1.5  # a pause must last this long before "no speech" shows
+    confirm_s: float = CONFIRM_S
+    dim_after_s: float = DIM_AFTER_S
+    paused_hint_after_s: float = PAUSED_HINT_AFTER_S
+    listening_after_s: float = LISTENING_AFTER_S
     unsure_threshold: float = DEFAULT_UNSURE_THRESHOLD
     grouping: str = "none"
 
 
 class LabelStabilizer:
-    """Readouts that do not flicker, driven by point times (so it is testable without clocks)."""
+    """Readouts that do not flicker, driven by point times (so it is testable without clocks).
+
+    The first reading shows at once. After that a change waits for the minimum dwell; a new
+    emotion must also beat the shown one by the hysteresis margin and lead for ``confirm_s``,
+    while "unsure" (the shown emotion's probability fell below the unsure threshold by the
+    margin) shows as soon as the dwell allows. Never shows *no speech*: a pause holds the last
+    readout (see :class:`Pause`) until it has lasted ``listening_after_s``; then *listening*
+    shows, and the next speech shows at once. Points that go back in time (the user played a
+    recording from an earlier moment) or jump ahead by more than that start afresh.
+    """
 
     def __init__(self, settings: StabilizerSettings = StabilizerSettings()) -> None:
         self.settings = settings
-        self.shown = Readout(LISTENING)
-        self._since_s: float | None = None  # when the shown state began (None: nothing yet)
-        self._silence_since_s: float | None = None
+        self.reset()
 
     def reset(self) -> None:
-        self.shown, self._since_s, self._silence_since_s = Readout(LISTENING), None, None
+        self.shown = Readout(LISTENING)
+        self._since_s: float | None = None  # when the shown state began (None: show at once)
+        self._silence_since_s: float | None = None  # where the current pause began
+        self._last_end_s: float | None = None
+        self._candidate: tuple[str, str | None] | None = None  # a change waiting to be confirmed
+        self._candidate_since_s = 0.0
 
     def update(self, point: TimelinePoint) -> Readout:
         """Take one new point; return what to show now."""
         s = self.settings
         now = point.end_s
+        if self._last_end_s is not None and not 0 <= now - self._last_end_s <= s.listening_after_s:
+            self.reset()
+        self._last_end_s = now
         raw = readout_for(point, s.unsure_threshold, s.grouping)
         if raw.state == NO_SPEECH:
-            if self._silence_since_s is None:
-                self._silence_since_s = point.start_s
-        else:
-            self._silence_since_s = None
-        first = self._since_s is None
-        dwell_over = first or now - self._since_s >= s.min_dwell_s
-        shown = self.shown
-
-        if raw.state == NO_SPEECH:
-            if shown.state == NO_SPEECH:
-                return shown
-            silence_long = now - self._silence_since_s >= s.silence_hold_s
-            return self._show(raw, now) if first or (silence_long and dwell_over) else shown
-
+            self._candidate = None
+            return self._hold_through_pause(point)
+        self._silence_since_s = None
+        shown = replace(self.shown, pause=Pause.NONE)
         probs = group_probabilities(point.probabilities, s.grouping)
+        proposal = self._proposal(shown, raw, probs)
+        if proposal is not None:
+            key = (proposal.state, proposal.label)
+            if key != self._candidate:
+                self._candidate, self._candidate_since_s = key, now
+            first = self._since_s is None
+            dwell_over = first or now - self._since_s >= s.min_dwell_s
+            confirmed = first or proposal.state != EMOTION \
+                or now - self._candidate_since_s >= s.confirm_s - 1e-6
+            if dwell_over and confirmed:
+                self._candidate = None
+                return self._show(proposal, now)
+        else:
+            self._candidate = None
+        # Stay: an emotion with its current confidence, "unsure" with fresh numbers.
+        if shown.state == EMOTION:
+            return self._keep(replace(shown, confidence=probs.get(shown.label, 0.0), intensity=raw.intensity))
+        return self._keep(raw if raw.state == shown.state else shown)
+
+    def _proposal(self, shown: Readout, raw: Readout, probs: Mapping[str, float]) -> Readout | None:
+        """What ``raw`` would change the shown readout to, before dwell and confirmation."""
+        s = self.settings
         if shown.state == EMOTION:
             held = probs.get(shown.label, 0.0)
-            if raw.state == EMOTION and raw.label != shown.label and dwell_over \
-                    and raw.confidence >= held + s.hysteresis:
-                return self._show(raw, now)
-            if held < s.unsure_threshold - s.hysteresis and dwell_over:
+            if raw.state == EMOTION and raw.label != shown.label and raw.confidence >= held + s.hysteresis:
+                return raw
+            if held < s.unsure_threshold - s.hysteresis:
                 best = max(probs, key=probs.get)
-                return self._show(Readout(UNSURE, confidence=probs[best], best_guess=best,
-                                          intensity=raw.intensity), now)
-            # Stay, but show the held emotion's current confidence.
-            self.shown = replace(shown, confidence=held, intensity=raw.intensity)
+                return Readout(UNSURE, confidence=probs[best], best_guess=best, intensity=raw.intensity)
+            return None
+        return None if raw.state == shown.state else raw
+
+    def _hold_through_pause(self, point: TimelinePoint) -> Readout:
+        s = self.settings
+        if self._silence_since_s is None:
+            self._silence_since_s = point.start_s
+        if self.shown.state == LISTENING:
             return self.shown
-        if raw.state == shown.state:  # unsure stays unsure; refresh its numbers
-            self.shown = raw
-            return raw
-        return self._show(raw, now) if dwell_over else shown
+        pause_s = point.end_s - self._silence_since_s
+        if pause_s >= s.listening_after_s:
+            self._since_s = None  # the next speech shows at once, as at the start
+            return self._keep(Readout(LISTENING))
+        if pause_s >= s.paused_hint_after_s:
+            return self._keep(replace(self.shown, pause=Pause.PAUSED))
+        if pause_s >= s.dim_after_s:
+            return self._keep(replace(self.shown, pause=Pause.HOLDING))
+        return self.shown
+
+    def _keep(self, readout: Readout) -> Readout:
+        self.shown = readout
+        return readout
 
     def _show(self, readout: Readout, now_s: float) -> Readout:
         self.shown, self._since_s = readout, now_s

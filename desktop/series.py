@@ -2,9 +2,15 @@
 
 Points and audio arrive a few at a time; appending to preallocated arrays that double when
 full keeps each redraw a cheap slice instead of rebuilding arrays from lists.
+
+Each point stands for a *cell* of time around its window centre, reaching halfway to its
+neighbours. The dominant-emotion strip and the speech band are runs of cells; drawn with more
+cells than pixels, they are aggregated per pixel over its whole time span (the label covering
+most of it; speech if any of it is speech), never sampled, so no run vanishes between pixels.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -34,8 +40,26 @@ class _Growing:
         return self._data[:self.n]
 
 
+NO_WINNER = -1  # the winner code of a point without speech
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Coloured runs of time: band ``k`` spans ``starts_s[k]`` … ``ends_s[k]``, shows label
+    ``labels[codes[k]]``, fully coloured when ``sure[k]``, faint when the winner was unsure."""
+
+    starts_s: np.ndarray
+    ends_s: np.ndarray
+    codes: np.ndarray
+    sure: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.starts_s)
+
+
 class TimelineSeries:
-    """A timeline as arrays: window centre times, probabilities (NaN without speech), speech."""
+    """A timeline as arrays: window centre times, probabilities (NaN without speech), speech,
+    and each point's winning label (its code, :data:`NO_WINNER` without speech) and probability."""
 
     def __init__(self, labels: Sequence[str] = ()) -> None:
         self.clear(labels)
@@ -45,6 +69,9 @@ class TimelineSeries:
         self._times = _Growing()
         self._probs = _Growing(max(1, len(self.labels)), np.float32)
         self._speech = _Growing(dtype=bool)
+        self._winners = _Growing(dtype=np.int16)
+        self._winner_probs = _Growing(dtype=np.float32)
+        self._edges: np.ndarray | None = None
         self.points: list[TimelinePoint] = []
 
     def extend(self, points: Iterable[TimelinePoint]) -> None:
@@ -59,6 +86,12 @@ class TimelineSeries:
                 rows[i, :len(self.labels)] = [p.probabilities.get(label, np.nan) for label in self.labels]
         self._probs.append(rows)
         self._speech.append(np.array([p.is_speech for p in points]))
+        emotion = np.isfinite(rows[:, 0])
+        winners = np.where(emotion, np.argmax(np.where(np.isfinite(rows), rows, -1.0), axis=1), NO_WINNER)
+        self._winners.append(winners.astype(np.int16))
+        self._winner_probs.append(np.where(emotion, np.nanmax(np.where(emotion[:, None], rows, 0.0), axis=1),
+                                           np.nan).astype(np.float32))
+        self._edges = None
 
     def __len__(self) -> int:
         return self._times.n
@@ -75,19 +108,135 @@ class TimelineSeries:
     def speech(self) -> np.ndarray:
         return self._speech.view
 
-    def speech_steps(self) -> tuple[np.ndarray, np.ndarray]:
-        """(edges, 0/1 levels) of the speech strip for a step plot: one cell per run of
-        speech or silence (each point's cell reaches halfway to its neighbours)."""
-        t = self.times_s
-        if len(t) == 0:
-            return np.zeros(1), np.zeros(0)
-        half = (t[1] - t[0] if len(t) > 1 else 0.5) / 2
-        speech = self.speech
-        starts = np.flatnonzero(np.r_[True, speech[1:] != speech[:-1]])
-        edges = np.empty(len(starts) + 1)
-        edges[0], edges[-1] = t[0] - half, t[-1] + half
-        edges[1:-1] = (t[starts[1:] - 1] + t[starts[1:]]) / 2
-        return edges, speech[starts].astype(np.float32)
+    @property
+    def winners(self) -> np.ndarray:
+        """Each point's winning label as an index into :attr:`labels` (:data:`NO_WINNER`: silence)."""
+        return self._winners.view
+
+    @property
+    def winner_probabilities(self) -> np.ndarray:
+        """Each point's winning probability (NaN without speech)."""
+        return self._winner_probs.view
+
+    def cell_edges(self) -> np.ndarray:
+        """The ``len + 1`` edges of the points' cells: halfway between window centres, and half
+        a hop beyond the first and the last."""
+        if self._edges is None or len(self._edges) != len(self) + 1:
+            t = self.times_s
+            if len(t) == 0:
+                return np.zeros(1)
+            half = (t[1] - t[0] if len(t) > 1 else 0.5) / 2
+            self._edges = np.concatenate([[t[0] - half], (t[:-1] + t[1:]) / 2, [t[-1] + half]])
+        return self._edges
+
+    def index_at(self, t_s: float) -> int:
+        """The point whose cell holds ``t_s`` (the first or the last beyond the ends; -1 if empty)."""
+        if len(self) == 0:
+            return -1
+        i = int(np.searchsorted(self.cell_edges(), t_s, side="right")) - 1
+        return min(max(i, 0), len(self) - 1)
+
+    def point_at(self, t_s: float) -> TimelinePoint | None:
+        """The point whose cell holds ``t_s`` (None while there are none)."""
+        i = self.index_at(t_s)
+        return self.points[i] if i >= 0 else None
+
+    def speech_bands(self, x0: float, x1: float, max_bins: int) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, ends) in seconds of speech in ``[x0, x1]``, for a view ``max_bins`` pixels
+        wide: exact runs of cells when they fit, else whole pixels, each one speech if any of
+        its time is (a short utterance in an hour still shows, at least one pixel wide)."""
+        i, j = self._visible_cells(x0, x1)
+        keys = self.speech[i:j].astype(np.int16)
+        starts, ends, run_keys = self._runs(i, keys)
+        starts, ends = starts[run_keys == 1], ends[run_keys == 1]
+        if j - i <= max_bins or len(starts) == 0:
+            return starts, ends
+        edges = np.linspace(x0, x1, max_bins + 1)
+        width = (x1 - x0) / max_bins
+        first = np.clip(np.floor((starts - x0) / width), 0, max_bins - 1).astype(int)
+        last = np.clip(np.ceil((ends - x0) / width), 1, max_bins).astype(int)  # exclusive
+        # Merge runs that now touch or share a pixel.
+        new_run = np.r_[True, first[1:] > np.maximum.accumulate(last)[:-1]]
+        begin = first[new_run]
+        end = np.maximum.reduceat(last, np.flatnonzero(new_run))
+        return edges[begin], edges[end]
+
+    def dominant_bands(self, x0: float, x1: float, max_bins: int, unsure_threshold: float) -> Bands:
+        """The dominant-emotion strip for ``[x0, x1]`` drawn ``max_bins`` pixels wide: one band
+        per run of points with the same winning label and the same sureness (a winner below
+        ``unsure_threshold`` is unsure); silence is no band. With more cells than pixels,
+        each pixel shows the label that covers most of its speech time, sure when most of
+        that time was sure; a pixel is blank only when none of its time is speech."""
+        i, j = self._visible_cells(x0, x1)
+        codes = self.winners[i:j].astype(np.int32)
+        sure = (self.winner_probabilities[i:j] >= unsure_threshold) & (codes != NO_WINNER)
+        keys = np.where(codes == NO_WINNER, -1, 2 * codes + sure)
+        starts, ends, run_keys = self._runs(i, keys)
+        speech = run_keys >= 0
+        starts, ends, run_keys = starts[speech], ends[speech], run_keys[speech]
+        if j - i <= max_bins or len(starts) == 0:
+            return Bands(starts, ends, run_keys // 2, (run_keys % 2).astype(bool))
+        # Spread each run's time over the pixels it covers, per label and per sureness.
+        width = (x1 - x0) / max_bins
+        edges = x0 + width * np.arange(max_bins + 1)
+        first = np.clip(np.floor((starts - x0) / width), 0, max_bins - 1).astype(int)
+        last = np.clip(np.ceil((ends - x0) / width) - 1, first, max_bins - 1).astype(int)
+        count = last - first + 1
+        run = np.repeat(np.arange(len(starts)), count)
+        pixel = first[run] + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        overlap = np.minimum(ends[run], edges[pixel + 1]) - np.maximum(starts[run], edges[pixel])
+        overlap = np.maximum(overlap, 1e-9)  # a run touching a pixel still counts there
+        n_codes = max(1, len(self.labels))
+        slot = pixel * n_codes + run_keys[run] // 2
+        time = np.bincount(slot, overlap, max_bins * n_codes).reshape(max_bins, n_codes)
+        sure_time = np.bincount(slot, overlap * (run_keys[run] % 2), max_bins * n_codes).reshape(max_bins, n_codes)
+        best = np.argmax(time, axis=1)
+        rows = np.arange(max_bins)
+        has_speech = time[rows, best] > 0
+        pixel_keys = np.where(has_speech, 2 * best + (sure_time[rows, best] >= time[rows, best] / 2), -1)
+        run_starts = np.flatnonzero(np.r_[True, pixel_keys[1:] != pixel_keys[:-1]])
+        run_ends = np.r_[run_starts[1:], max_bins]
+        keep = pixel_keys[run_starts] >= 0
+        keys = pixel_keys[run_starts][keep]
+        return Bands(edges[run_starts][keep], edges[run_ends][keep], keys // 2, (keys % 2).astype(bool))
+
+    def segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(starts, ends, label codes) of the runs of speech with one winning label: the
+        places to jump to."""
+        starts, ends, codes = self._runs(0, self.winners.astype(np.int32))
+        speech = codes != NO_WINNER
+        return starts[speech], ends[speech], codes[speech]
+
+    def next_segment_start(self, t_s: float) -> float | None:
+        """The first segment starting after ``t_s`` (None after the last)."""
+        starts = self.segments()[0]
+        k = int(np.searchsorted(starts, t_s + 1e-6, side="right"))
+        return float(starts[k]) if k < len(starts) else None
+
+    def previous_segment_start(self, t_s: float, restart_s: float = 1.0) -> float | None:
+        """The start of the segment ``t_s`` is in, when more than ``restart_s`` into it; else
+        the previous segment's start (as a player's "previous" restarts, then goes back).
+        None when there is none before."""
+        starts = self.segments()[0]
+        k = int(np.searchsorted(starts, t_s - restart_s, side="right")) - 1
+        return float(starts[k]) if k >= 0 else None
+
+    def _visible_cells(self, x0: float, x1: float) -> tuple[int, int]:
+        """The range ``i:j`` of the cells that overlap ``[x0, x1]``."""
+        edges = self.cell_edges()
+        i = max(0, int(np.searchsorted(edges, x0, side="right")) - 1)
+        j = min(len(self), int(np.searchsorted(edges, x1, side="left")))
+        return i, max(i, j)
+
+    def _runs(self, first_cell: int, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(starts, ends, key) of the runs of equal ``keys`` over cells from ``first_cell`` on."""
+        if len(keys) == 0:
+            empty = np.zeros(0)
+            return empty, empty, keys[:0]
+        edges = self.cell_edges()[first_cell:first_cell + len(keys) + 1]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        ends = np.r_[starts[1:], len(keys)]
+        return edges[starts], edges[ends], keys[starts]
 
     def visible(self, x0: float, x1: float, max_points: int) -> tuple[np.ndarray, np.ndarray]:
         """Times and probabilities in ``[x0, x1]``, averaged over runs of points when there are
@@ -106,11 +255,6 @@ class TimelineSeries:
         with np.errstate(invalid="ignore", divide="ignore"):
             means = np.where(counts[:, None] > 0, sums / counts[:, None], np.nan)
         return t[:n].reshape(-1, k).mean(axis=1), means.astype(np.float32)
-
-    def point_at(self, t_s: float) -> TimelinePoint | None:
-        """The point whose window centre is nearest before or at ``t_s`` (None before the first)."""
-        i = int(np.searchsorted(self.times_s, t_s, side="right")) - 1
-        return self.points[i] if i >= 0 else None
 
 
 class GrowingEnvelope:

@@ -14,10 +14,19 @@ from moodline.engine.analysis import AnalysisSettings
 from moodline.engine.errors import MoodlineError
 from moodline.engine.fileio import PRIVATE_FILE_MODE, create_private_file, make_private_dir
 
-from .palette import COLOUR_BLIND_SAFE, DEFAULT_PALETTE
+from .palette import Palette
 from .readout import DEFAULT_UNSURE_THRESHOLD, StabilizerSettings
 
 ORGANIZATION, APPLICATION = "Moodline", "Moodline"
+
+
+@dataclass(frozen=True)
+class AidDisplay:
+    """What the conversation aid shows beside the word."""
+
+    show_percentages: bool = False  # off: a number invites reading more into a guess than it holds
+    intensity_bar: bool = False  # a calm–intense bar under the word (always on when grouped)
+    large_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -28,12 +37,14 @@ class DesktopSettings:
     vad_aggressiveness: int = 3  # voice-activity sensitivity: 0 hears most as speech … 3 strictest
     unsure_threshold: float = DEFAULT_UNSURE_THRESHOLD
     model_path: str = ""  # "" = the shipped default model; "fast" = the shipped fast one; else a file
-    palette: str = DEFAULT_PALETTE
+    high_contrast: bool = False  # brighter colours in every view, a black conversation aid
     follow_minutes: float = 2.0  # the live timeline shows the last N minutes
-    aid_palette: str = COLOUR_BLIND_SAFE
     aid_grouping: str = "none"  # "none" or "valence"
     aid_min_dwell_s: float = 2.0
     aid_hysteresis: float = 0.15
+    aid_show_percentages: bool = AidDisplay.show_percentages
+    aid_intensity_bar: bool = AidDisplay.intensity_bar
+    aid_large_text: bool = AidDisplay.large_text
 
     def analysis(self) -> AnalysisSettings:
         return AnalysisSettings(window_s=self.window_s or None, hop_s=self.hop_s,
@@ -44,6 +55,14 @@ class DesktopSettings:
         return StabilizerSettings(min_dwell_s=self.aid_min_dwell_s, hysteresis=self.aid_hysteresis,
                                   unsure_threshold=self.unsure_threshold, grouping=self.aid_grouping)
 
+    def colour_palette(self) -> Palette:
+        """The one palette every view draws with."""
+        return Palette(high_contrast=self.high_contrast)
+
+    def aid_display(self) -> AidDisplay:
+        return AidDisplay(show_percentages=self.aid_show_percentages,
+                          intensity_bar=self.aid_intensity_bar, large_text=self.aid_large_text)
+
 
 def load_settings(store) -> DesktopSettings:
     """Settings from a ``QSettings``; missing or unreadable values keep their defaults."""
@@ -53,6 +72,11 @@ def load_settings(store) -> DesktopSettings:
         if raw is None:
             continue
         kind = type(f.default)
+        if kind is bool:  # an INI file gives "true" / "false", and bool("false") is True
+            if str(raw).lower() not in ("true", "false"):
+                continue
+            values[f.name] = str(raw).lower() == "true"
+            continue
         try:
             values[f.name] = kind(raw)
         except (TypeError, ValueError):

@@ -24,7 +24,7 @@ from .audio import audio_duration_s, find_audio_files
 from .errors import AudioError, MoodlineError
 from .fileio import atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
-from .timeline import Timeline, TimelinePoint
+from .timeline import Timeline, TimelinePoint, format_clock
 
 EXIT_OK, EXIT_FAILED = 0, 2
 MODEL_HELP = ("a shipped model by name or an ONNX model file (default: default); shipped: "
@@ -62,14 +62,14 @@ def _segments(timeline: Timeline) -> list[tuple[float, float, str | None, float]
 def _print_summary(name: str, timeline: Timeline, emit: Callable[[str], None] = print) -> None:
     summary = timeline.summary()
     if summary.label is None:
-        emit(f"{name}  {timeline.duration_s:.1f} s  no speech")
+        emit(f"{name}  {format_clock(timeline.duration_s)}  no speech")
         return
-    emit(f"{name}  {timeline.duration_s:.1f} s  {summary.label} "
+    emit(f"{name}  {format_clock(timeline.duration_s)}  {summary.label} "
          f"(mean p={summary.probabilities[summary.label]:.2f}, "
-         f"{summary.shares[summary.label]:.0%} of {summary.speech_s:.1f} s speech)")
+         f"{summary.shares[summary.label]:.0%} of {format_clock(summary.speech_s)} speech)")
     for start, end, label, confidence in _segments(timeline):
         what = f"{label}  {confidence:.2f}" if label else "no speech"
-        emit(f"  {start:7.1f} – {end:7.1f} s  {what}")
+        emit(f"  {format_clock(start):>7} – {format_clock(end):>7}  {what}")
 
 
 def _output_name(file: Path, root: Path, suffix: str) -> Path:
@@ -416,9 +416,9 @@ def _remove_if_empty(folder: Path) -> None:
 def _show_point(point: TimelinePoint, live: bool) -> None:
     if point.is_speech:
         bar = "█" * round(point.confidence * 20)
-        text = f"{point.end_s:8.1f} s  {point.label:<10} {point.confidence:4.2f} {bar}"
+        text = f"{format_clock(point.end_s):>8}  {point.label:<10} {point.confidence:4.2f} {bar}"
     else:
-        text = f"{point.end_s:8.1f} s  (no speech)"
+        text = f"{format_clock(point.end_s):>8}  (no speech)"
     try:
         if live:
             print("\r" + text.ljust(60), end="", flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,20 @@ import numpy as np
 
 from .errors import MoodlineError
 from .fileio import atomic_write
+
+
+def format_clock(seconds: float) -> str:
+    """A time as a person reads it: ``m:ss`` under an hour, ``h:mm:ss`` from an hour on.
+
+    Rounded to the nearest whole second, halves up (59.5 s → ``1:00``, 59.4 s → ``0:59``): never
+    more than half a second off, and the same moment reads the same on the axis, in the readout
+    and in the terminal. Negative times get a leading minus.
+    """
+    total = math.floor(abs(seconds) + 0.5)
+    sign = "-" if seconds < 0 and total else ""
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
 
 
 @dataclass(frozen=True)

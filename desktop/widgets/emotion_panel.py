@@ -11,6 +11,7 @@ from .icons import svg_pixmap
 
 ICON_PX = 96
 WORD_PT = 30
+BACKGROUND = "#1b1f24"  # the palette's colours keep 4.5:1 contrast against it (tested)
 
 
 class EmotionPanel(QFrame):
@@ -21,7 +22,7 @@ class EmotionPanel(QFrame):
         self.palette_ = palette
         self.readout: Readout | None = None
         self.setObjectName("EmotionPanel")
-        self.setStyleSheet("#EmotionPanel {background:#1b1f24; border-radius:8px;}")
+        self.setStyleSheet(f"#EmotionPanel {{background:{BACKGROUND}; border-radius:8px;}}")
         self.setMinimumWidth(230)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 16)

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                             QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton,
-                             QSpinBox, QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                             QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit,
+                             QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from moodline.engine.model import BUNDLED_MODELS
 
-from ..palette import palette_names
 from ..readout import GROUPINGS
 from ..settings import DesktopSettings
 
@@ -72,10 +71,11 @@ class SettingsDialog(QDialog):
 
         display = QGroupBox("Display")
         form = QFormLayout(display)
-        self.palette = QComboBox()
-        self.palette.addItems(palette_names())
-        self.palette.setCurrentText(settings.palette)
-        form.addRow("Colour palette", self.palette)
+        self.high_contrast = QCheckBox("High contrast")
+        self.high_contrast.setChecked(settings.high_contrast)
+        self.high_contrast.setToolTip("Brighter emotion colours in every view, and a black background "
+                                      "in the conversation aid: for bright rooms and low vision")
+        form.addRow("Colours", self.high_contrast)
         self.follow = QDoubleSpinBox(decimals=1, minimum=0.5, maximum=60.0)
         self.follow.setSuffix(" min")
         self.follow.setValue(settings.follow_minutes)
@@ -84,10 +84,21 @@ class SettingsDialog(QDialog):
 
         aid = QGroupBox("Conversation aid")
         form = QFormLayout(aid)
-        self.aid_palette = QComboBox()
-        self.aid_palette.addItems(palette_names())
-        self.aid_palette.setCurrentText(settings.aid_palette)
-        form.addRow("Colour palette", self.aid_palette)
+        self.large_text = QCheckBox("Large text")
+        self.large_text.setChecked(settings.aid_large_text)
+        self.large_text.setToolTip("The word and the hints half as large again (a word is only "
+                                   "made smaller where it would not fit on the screen)")
+        form.addRow("Text", self.large_text)
+        self.show_percentages = QCheckBox("Show percentages")
+        self.show_percentages.setChecked(settings.aid_show_percentages)
+        self.show_percentages.setToolTip("Show how sure the model is, as a number, under the word. Off "
+                                         "by default: the number is a guess's, and invites reading too much into it")
+        form.addRow("Certainty", self.show_percentages)
+        self.intensity_bar = QCheckBox("Show a calm–intense bar")
+        self.intensity_bar.setChecked(settings.aid_intensity_bar)
+        self.intensity_bar.setToolTip("A bar under the word: how calm or intense the voice sounds. "
+                                      "Always shown when emotions are grouped")
+        form.addRow("Intensity", self.intensity_bar)
         self.grouping = QComboBox()
         self.grouping.addItems(list(GROUPINGS))
         self.grouping.setCurrentText(settings.aid_grouping)
@@ -127,8 +138,10 @@ class SettingsDialog(QDialog):
         fresh = SettingsDialog(DesktopSettings())
         for name in ("window", "hop", "smoothing", "unsure", "follow", "dwell", "hysteresis"):
             getattr(self, name).setValue(getattr(fresh, name).value())
-        for name in ("vad", "palette", "aid_palette", "grouping"):
+        for name in ("vad", "grouping"):
             getattr(self, name).setCurrentIndex(getattr(fresh, name).currentIndex())
+        for name in ("high_contrast", "large_text", "show_percentages", "intensity_bar"):
+            getattr(self, name).setChecked(getattr(fresh, name).isChecked())
         self.model.setText("")
         self.model_choice.setCurrentIndex(self.model_choice.findData("default"))
         fresh.deleteLater()
@@ -138,6 +151,9 @@ class SettingsDialog(QDialog):
             self._base, window_s=self.window.value(), hop_s=self.hop.value(),
             smoothing_windows=self.smoothing.value(), vad_aggressiveness=self.vad.currentIndex(),
             unsure_threshold=self.unsure.value(), model_path=self._model_setting(),
-            palette=self.palette.currentText(), follow_minutes=self.follow.value(),
-            aid_palette=self.aid_palette.currentText(), aid_grouping=self.grouping.currentText(),
-            aid_min_dwell_s=self.dwell.value(), aid_hysteresis=self.hysteresis.value())
+            high_contrast=self.high_contrast.isChecked(), follow_minutes=self.follow.value(),
+            aid_grouping=self.grouping.currentText(),
+            aid_min_dwell_s=self.dwell.value(), aid_hysteresis=self.hysteresis.value(),
+            aid_large_text=self.large_text.isChecked(),
+            aid_show_percentages=self.show_percentages.isChecked(),
+            aid_intensity_bar=self.intensity_bar.isChecked())

@@ -1,11 +1,11 @@
-"""What the panel and the conversation aid say: states, dwell, hysteresis, grouping (no Qt)."""
+"""What the panel and the conversation aid say: states, dwell, hysteresis, pauses, grouping (no Qt)."""
 from __future__ import annotations
 
 import pytest
 
-from moodline.desktop.readout import (EMOTION, LISTENING, NO_SPEECH, UNSURE, LabelStabilizer,
-                                      StabilizerSettings, group_probabilities, intensity,
-                                      readout_for)
+from moodline.desktop.readout import (EMOTION, LISTENING, NO_SPEECH, PAUSED_HINT_AFTER_S, UNSURE,
+                                      LabelStabilizer, Pause, StabilizerSettings,
+                                      group_probabilities, intensity, readout_for)
 from moodline.engine.timeline import TimelinePoint
 
 LABELS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
@@ -61,11 +61,81 @@ def test_a_clear_change_shows_after_the_minimum_dwell():
     assert changed_at == pytest.approx(4.0)  # not before 2 s of showing "happy"
 
 
-def test_silence_shows_no_speech_only_after_a_pause():
-    s = LabelStabilizer(StabilizerSettings(min_dwell_s=0.0, silence_hold_s=5.0))
+WINDOW = 2.0
+
+
+def talk(speech_spans, until_s, rule="engine"):
+    """The points of a conversation: a 2 s window every hop; speech windows are happy. With
+    ``rule="engine"`` a window is speech when a fifth of it is (as the engine decides); with
+    ``"eager"``, when its newest hop holds any speech: a pause is heard at once, so the aid
+    meets more no-speech windows than the engine ever gives it."""
+    points = []
+    for i in range(int((until_s - WINDOW) / HOP) + 1):
+        end = WINDOW + i * HOP
+        start = end - WINDOW if rule == "engine" else end - HOP
+        heard = sum(max(0.0, min(b, end) - max(a, start)) for a, b in speech_spans)
+        speaking = heard >= 0.2 * WINDOW if rule == "engine" else heard > 0
+        points.append(point(end, happy=0.9) if speaking else point(end))
+    return points
+
+
+@pytest.mark.parametrize("rule", ["engine", "eager"])
+@pytest.mark.parametrize("pause_s", [1.5, 2.0, 3.0, 5.0, 10.0])
+def test_a_pause_holds_the_last_emotion_and_never_says_no_speech(pause_s, rule):
+    spans = [(0.0, 5.0), (5.0 + pause_s, 12.0 + pause_s)]
+    points = talk(spans, 12.0 + pause_s, rule)
+    shown = feed(LabelStabilizer(), points)
+    assert {(r.state, r.label) for r in shown} == {(EMOTION, "happy")}
+    in_pause = [r.pause for r, p in zip(shown, points) if not p.is_speech]
+    if rule == "eager" or pause_s >= 2.0:
+        assert in_pause  # the pause reached the aid ...
+    if pause_s >= PAUSED_HINT_AFTER_S:  # ... and a long one shows the hint
+        assert Pause.HOLDING in in_pause or rule == "eager"
+        assert Pause.PAUSED in in_pause
+    assert shown[-1].pause == Pause.NONE  # speaking again: not dimmed
+
+
+def test_the_paused_hint_comes_after_the_stated_seconds_of_pause():
+    points = talk([(0.0, 5.0)], 12.0)
+    shown = feed(LabelStabilizer(), points)
+    first_silent = next(p for p in points if not p.is_speech)
+    hinted = next(p for p, r in zip(points, shown) if r.pause == Pause.PAUSED)
+    dimmed = next(p for p, r in zip(points, shown) if r.pause == Pause.HOLDING)
+    assert hinted.end_s - first_silent.start_s == pytest.approx(PAUSED_HINT_AFTER_S, abs=HOP)
+    assert dimmed.end_s < hinted.end_s
+
+
+def test_a_long_silence_returns_to_listening_and_the_next_speech_shows_at_once():
+    s = LabelStabilizer()
     s.update(point(2.0, happy=0.9))
-    states = [s.update(point(2.0 + i * HOP)).state for i in range(1, 12)]
-    assert states[:4] == [EMOTION] * 4 and states[-1] == NO_SPEECH
+    quiet = talk([], 25.0)[4:]  # windows from 2 s on, none with speech
+    shown = feed(s, quiet)
+    assert NO_SPEECH not in {r.state for r in shown}
+    back_to_listening = next(p for p, r in zip(quiet, shown) if r.state == LISTENING)
+    assert back_to_listening.end_s - 2.0 == pytest.approx(s.settings.listening_after_s)
+    assert shown[-1].state == LISTENING
+    back = s.update(point(25.5, angry=0.9))  # no dwell, no confirmation: like the first reading
+    assert (back.state, back.label) == (EMOTION, "angry")
+
+
+def test_silence_before_any_speech_is_listening_not_no_speech():
+    s = LabelStabilizer()
+    assert {r.state for r in feed(s, talk([], 8.0))} == {LISTENING}
+
+
+def test_one_window_of_another_emotion_is_not_shown_two_are():
+    s = LabelStabilizer(StabilizerSettings(min_dwell_s=0.0))
+    s.update(point(2.0, happy=0.9))
+    assert s.update(point(2.5, angry=0.9)).label == "happy"  # a lone window: not yet
+    assert s.update(point(3.0, happy=0.9)).label == "happy"
+    assert s.update(point(3.5, angry=0.9)).label == "happy"
+    assert s.update(point(4.0, angry=0.9)).label == "angry"  # led for two updates: shown
+
+
+def test_going_back_in_time_starts_afresh():
+    s = LabelStabilizer()
+    feed(s, [point(20.0 + i * HOP, happy=0.9) for i in range(4)])
+    assert s.update(point(5.0, sad=0.9)).label == "sad"  # played from an earlier moment
 
 
 def test_a_fading_emotion_becomes_unsure_with_hysteresis():

@@ -12,10 +12,10 @@ from desktop_fakes import OTHER_MIC, wait_idle
 def test_settings_persist_across_restarts(qtbot, make_window):
     window = make_window()
     changed = replace(DesktopSettings(), hop_s=0.25, smoothing_windows=3, vad_aggressiveness=1,
-                      unsure_threshold=0.55, palette="colour-blind safe", aid_grouping="valence",
-                      aid_min_dwell_s=3.5)
+                      unsure_threshold=0.55, high_contrast=True, aid_grouping="valence",
+                      aid_min_dwell_s=3.5, aid_large_text=True)
     window.apply_settings(changed)
-    assert window.panel.palette_.name == "colour-blind safe"
+    assert window.panel.palette_.high_contrast
     window.close()
 
     again = make_window()
@@ -31,10 +31,11 @@ def test_the_dialog_reads_and_writes_every_field(qtbot):
     dialog.hop.setValue(1.0)
     dialog.vad.setCurrentIndex(0)
     dialog.grouping.setCurrentText("valence")
-    dialog.palette.setCurrentText("colour-blind safe")
+    dialog.high_contrast.setChecked(True)
+    dialog.show_percentages.setChecked(True)
     result = dialog.settings()
-    assert (result.hop_s, result.vad_aggressiveness, result.aid_grouping, result.palette) == \
-        (1.0, 0, "valence", "colour-blind safe")
+    assert (result.hop_s, result.vad_aggressiveness, result.aid_grouping, result.high_contrast,
+            result.aid_show_percentages) == (1.0, 0, "valence", True, True)
     dialog._defaults()
     assert dialog.settings() == DesktopSettings()
 

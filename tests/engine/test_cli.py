@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,7 +64,10 @@ def test_out_dir_gets_a_timeline_per_file_and_a_summary(run, files, tmp_path):
 def test_plain_run_prints_a_readable_summary(run, files):
     code, out, _ = run("analyze", str(files / "talk.wav"))
     assert code == 0
-    assert "talk.wav" in out and "no speech" in out and " s speech" in out
+    assert "talk.wav" in out and "no speech" in out
+    # Times read as a clock (m:ss), not as seconds: "talk.wav  0:16  happy (…, 40% of 0:06 speech)".
+    assert re.search(r"talk\.wav  0:\d\d  \w+ \(mean p=[01]\.\d\d, \d+% of 0:\d\d speech\)", out), out
+    assert re.search(r"^ +0:\d\d – +0:\d\d  ", out, re.MULTILINE), out  # the segments
 
 
 @pytest.mark.parametrize("name, content, message", [
