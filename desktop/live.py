@@ -13,7 +13,8 @@ from PyQt5.QtCore import QObject, pyqtSignal
 
 from moodline.engine.analysis import AnalysisSettings
 from moodline.engine.model import EmotionModel
-from moodline.engine.session import ListeningSession, Recording, new_session_dir, open_session
+from moodline.engine.session import (ListeningSession, Recording, new_session_dir, open_session,
+                                     remove_session_files)
 from moodline.engine.streaming import StreamingAnalyzer
 
 RING_S = 30.0  # seconds of input audio the ring buffer holds
@@ -65,17 +66,18 @@ class LiveSession(QObject):
         """Open the device, start the engine thread and the recorder (blocking)."""
         source = self.source_factory(self.device, self.model.info.sample_rate_hz)
         folder = new_session_dir(self.sessions_root)
-        session = ListeningSession(self.model, self.settings, source, folder, self.settings_record)
-        session.subscribe(self.point.emit)
-        self.session = session
         try:
+            session = ListeningSession(self.model, self.settings, source, folder, self.settings_record)
+            session.subscribe(self.point.emit)
             session.start()
         except Exception:
+            remove_session_files(folder)  # the session never started: leave no folder behind
             try:
-                folder.rmdir()  # the session never started; its files are already gone
+                folder.rmdir()
             except OSError:
                 pass
             raise
+        self.session = session
         return self
 
     def stop(self) -> Recording:

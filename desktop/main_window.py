@@ -9,25 +9,30 @@ that the live session is healthy, moves the playback cursor and redraws the plot
 from __future__ import annotations
 
 import os
+import time
 from collections import deque
 from dataclasses import asdict, dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 from PyQt5.QtCore import QSettings, Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (QAction, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
-                             QProgressBar, QPushButton, QToolBar, QVBoxLayout, QWidget)
+                             QProgressBar, QPushButton, QSizePolicy, QToolBar, QVBoxLayout, QWidget)
 
 from moodline.engine.errors import MoodlineError
 from moodline.engine.model import CUDA, EmotionModel, resolve_model
-from moodline.engine.session import (Recording, export_wav, open_session, save_as_session,
-                                     save_session_copy, session_folder_of)
-from moodline.engine.timeline import Timeline, TimelinePoint, format_clock
+from moodline.engine.session import (Recording, default_sessions_dir, export_wav, open_session,
+                                     save_as_session, save_session_copy, session_folder_of)
+from moodline.engine.timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
 
+from .figure import FigureContent, save_figure
+from .jobs import BLOCKING_JOBS, SESSION_JOBS, JobState
 from .live import LiveSession, SourceFactory, microphone
+from .places import DialogKind, Places
 from .player import AudioPlayer
-from .readout import EMOTION, LISTENING, NO_SPEECH, Readout, readout_for
+from .readout import LISTENING, NO_SPEECH, Readout, readout_for
 from .recording import analyze_recording, waveform_envelope
 from .series import TimelineSeries
 from .settings import DesktopSettings, load_settings, make_store_private, save_settings
@@ -37,17 +42,53 @@ from .widgets.device_picker import DevicePicker
 from .widgets.emotion_panel import EmotionPanel
 from .widgets.icons import app_icon
 from .widgets.level_meter import LevelMeter
+from .widgets.segments_list import SegmentsList
 from .widgets.settings_dialog import SettingsDialog
+from .widgets.side_dock import SideDock, fit_docks
+from .widgets.summary_panel import SummaryPanel
 from .widgets.timeline_view import TimelineView
 from .workers import Task, run_task
 
 FRAME_MS = 33  # the frame timer: ~30 redraws per second at most
 LEVEL_WINDOW_S = 0.05  # the level meter shows the RMS of the newest 50 ms
+MIN_WINDOW_PX = (720, 480)  # a small laptop screen with room to spare; the legend wraps below ~1100
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.aac *.opus *.aif *.aiff);;All files (*)"
-EXPORT_FILTERS = {
-    ".csv": "Timeline as CSV (*.csv)", ".json": "Timeline as JSON (*.json)",
-    ".png": "Timeline picture (*.png)", ".wav": "Audio (*.wav)",
-}
+LIVE_SUMMARY_S = 1.0  # live, the summary and the segments list catch up at most this often
+DOCK_WIDTH_PX = 340  # the summary and segments panels on the right
+DOCKS_MIN_WINDOW_PX = 1040  # ... shown in a window at least this wide (the timeline keeps its room)
+
+
+class Export(Enum):
+    """What File ▸ Export writes: (menu text, file ending, file dialog filter)."""
+
+    TIMELINE_CSV = ("Timeline as &CSV…", ".csv", "Timeline as CSV, one row per window (*.csv)")
+    TIMELINE_JSON = ("Timeline as &JSON…", ".json", "Timeline as JSON (*.json)")
+    SEGMENTS_CSV = ("&Segments as CSV…", SEGMENTS_SUFFIX, "Segments as CSV, one row per stretch of one emotion (*.csv)")
+    FIGURE_PNG = ("&Figure (PNG)…", ".png", "Figure as PNG (*.png)")
+    FIGURE_SVG = ("Figure (S&VG)…", ".svg", "Figure as SVG (*.svg)")
+    AUDIO_WAV = ("&Audio (WAV)…", ".wav", "Audio (*.wav)")
+
+    @property
+    def menu_text(self) -> str:
+        return self.value[0]
+
+    @property
+    def suffix(self) -> str:
+        return self.value[1]
+
+    @property
+    def file_filter(self) -> str:
+        return self.value[2]
+
+    @classmethod
+    def for_path(cls, path: str | os.PathLike) -> "Export":
+        """The export a file name asks for (``talk.csv``: the timeline; ``talk.segments.csv``: the segments)."""
+        name = Path(path).name.lower()
+        for kind in (cls.SEGMENTS_CSV, cls.TIMELINE_CSV, cls.TIMELINE_JSON, cls.FIGURE_PNG, cls.FIGURE_SVG,
+                     cls.AUDIO_WAV):
+            if name.endswith(kind.suffix):
+                return kind
+        raise MoodlineError(f"{path}: unknown export format '{Path(path).suffix}'")
 
 
 def scan_input_devices():
@@ -65,6 +106,9 @@ def prepare(recording: Recording) -> tuple[Recording, TimelineSeries, tuple]:
     """What the view needs to draw a whole recording, computed off the GUI thread."""
     series = TimelineSeries(recording.timeline.labels)
     series.extend(recording.timeline.points)
+    series.duration_s = recording.timeline.duration_s  # segments end where the CLI's do
+    # Computed here, on the worker, once: the window's thread then finds them ready.
+    recording.timeline.summary(), recording.timeline.segments(), series.segments()
     envelope = waveform_envelope(recording.audio, recording.sample_rate_hz) \
         if recording.audio is not None else None
     return recording, series, envelope
@@ -105,6 +149,7 @@ class MainWindow(QMainWindow):
         self.model_path_override = model_path
         self.device_override = device
         self.sessions_root = sessions_root
+        self.places = Places(self.store, sessions_root or default_sessions_dir())
         self.source_factory = source_factory
         self.device_scanner = device_scanner
         self.model: EmotionModel | None = None
@@ -112,7 +157,7 @@ class MainWindow(QMainWindow):
         self.recording: Recording | None = None
         self.player = AudioPlayer()
         self.aid: ConversationAidView | None = None
-        self.busy = ""  # "", "loading model", "starting", "stopping", "analysing", "opening"
+        self.jobs = JobState.IDLE  # every job under way
         self.tasks: set[Task] = set()
         self._analysis: Task | None = None
         self._ring_pos = 0
@@ -120,11 +165,11 @@ class MainWindow(QMainWindow):
         self._queued: deque[QueuedRequest] = deque()
         self._close_when_idle = False  # Quit pressed while a session was starting or stopping
         self._closing = False
-        self._scanning = False
         self.setWindowTitle("Moodline")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self._build()
+        self.setMinimumSize(*MIN_WINDOW_PX)
         geometry = self.store.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -179,7 +224,7 @@ class MainWindow(QMainWindow):
                                           self.settings.unsure_threshold)
         self.timeline_view.seekRequested.connect(self.play_from)
         self.timeline_view.jumpRequested.connect(self.jump_to)
-        self.timeline_view.exportRequested.connect(lambda: self.export_dialog(".png"))
+        self.timeline_view.exportRequested.connect(self.export_view_dialog)
         row.addWidget(self.timeline_view, 1)
         outer.addLayout(row, 1)
         progress_row = QHBoxLayout()
@@ -195,27 +240,42 @@ class MainWindow(QMainWindow):
         self.progress_box.hide()
         outer.addWidget(self.progress_box)
         self.setCentralWidget(central)
+        self.summary_panel = SummaryPanel(self.palette_)
+        self.summary_panel.segmentChosen.connect(self.play_segment)
+        self.segments_list = SegmentsList(self.palette_, self.settings.unsure_threshold)
+        self.segments_list.segmentChosen.connect(self.play_segment)
+        self.summary_dock = SideDock("&Summary", "summary-dock", self.summary_panel, DOCK_WIDTH_PX, self)
+        self.segments_dock = SideDock("S&egments", "segments-dock", self.segments_list, DOCK_WIDTH_PX, self)
+        for dock in (self.summary_dock, self.segments_dock):
+            self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.resizeDocks([self.summary_dock], [DOCK_WIDTH_PX], Qt.Horizontal)
+        self._docks_roomy = True
+        self._summary_dock_sized = False
+        self._live_summary_at = 0.0  # when the live summary last caught up (monotonic s)
+        self._live_summary_points = 0
 
         status = self.statusBar()
         self.status_device, self.status_model, self.status_provider = QLabel(), QLabel(), QLabel()
         self.status_dropped, self.status_session = QLabel("dropped audio: 0.0 s"), QLabel()
         for w in (self.status_device, self.status_model, self.status_provider, self.status_dropped):
             status.addPermanentWidget(w)
+        # A long path is cut at the window's edge rather than widening the window.
+        self.status_session.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         status.addWidget(self.status_session, 1)
 
         menu = self.menuBar()
         file = menu.addMenu("&File")
         self.open_action = self._action(file, "&Open Recording…", self.open_dialog, "Ctrl+O")
         self._action(file, "Open &Session…", self.open_session_dialog, "Ctrl+Shift+O")
+        self.recent_menu = file.addMenu("Open &Recent")
+        self.fill_recent_menu()
         file.addSeparator()
         self.save_action = self._action(file, "&Save Session As…", self.save_session_dialog, "Ctrl+S")
         export = file.addMenu("&Export")
-        self.export_actions = [
-            self._action(export, "Timeline as &CSV…", lambda: self.export_dialog(".csv")),
-            self._action(export, "Timeline as &JSON…", lambda: self.export_dialog(".json")),
-            self._action(export, "Timeline &Picture (PNG)…", lambda: self.export_dialog(".png")),
-            self._action(export, "&Audio (WAV)…", lambda: self.export_dialog(".wav")),
-        ]
+        self.export_actions = {
+            kind: self._action(export, kind.menu_text, lambda _=False, kind=kind: self.export_dialog(kind))
+            for kind in Export
+        }
         file.addSeparator()
         self._action(file, "&Settings…", self.settings_dialog, "Ctrl+,")
         self._action(file, "&Quit", self.close, "Ctrl+Q")
@@ -228,9 +288,17 @@ class MainWindow(QMainWindow):
         self.play_action = self._action(view, "&Play / Pause", self.toggle_playback, "Space")
         tv = self.timeline_view
         for action in (None, tv.previous_action, tv.next_action, None, tv.fit_action, tv.zoom_in_action,
-                       tv.zoom_out_action, None, tv.detail_action):
+                       tv.zoom_out_action, None, tv.detail_action, None,
+                       self.summary_dock.toggleViewAction(), self.segments_dock.toggleViewAction()):
             view.addSeparator() if action is None else view.addAction(action)
         self.setStyleSheet("QToolBar {spacing:6px; padding:4px;}")
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        roomy = self.width() >= DOCKS_MIN_WINDOW_PX
+        if roomy != self._docks_roomy:  # only on crossing: a panel shown by hand stays
+            self._docks_roomy = roomy
+            fit_docks((self.summary_dock, self.segments_dock), roomy)
 
     def _action(self, menu, text: str, slot, shortcut: str | None = None) -> QAction:
         action = QAction(text, self)
@@ -240,22 +308,30 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         return action
 
+    @property
+    def busy(self) -> bool:
+        """Whether a job runs that the window waits for (loading, starting, stopping, analysing, opening)."""
+        return bool(self.jobs & BLOCKING_JOBS)
+
     def update_actions(self) -> None:
-        idle = not self.busy and self.live is None
+        """Enable what can be done now: computed from :attr:`jobs` (and what is loaded and shown)."""
+        jobs = self.jobs
+        in_session = bool(jobs & SESSION_JOBS)
+        idle = not jobs & (BLOCKING_JOBS | JobState.LISTENING)
         can_start = idle and self.model is not None and self.devices.current_name() is not None
         self.start_button.setEnabled(can_start)
         self.start_action.setEnabled(can_start)
-        stoppable = self.live is not None and self.busy != "stopping"
+        stoppable = JobState.LISTENING in jobs
         self.stop_button.setEnabled(stoppable or self.player.playing)
         self.stop_action.setEnabled(stoppable or self.player.playing)
-        self.devices.setEnabled(self.live is None and self.busy != "starting")
+        self.devices.setEnabled(not in_session)
         self.open_action.setEnabled(idle and self.model is not None)
         has_timeline = self.current_timeline() is not None
-        for action in self.export_actions:
+        for action in self.export_actions.values():
             action.setEnabled(has_timeline)
-        self.export_actions[3].setEnabled(self.recording is not None and self.recording.audio is not None
-                                          and self.live is None)
-        self.save_action.setEnabled(self.recording is not None and self.live is None)
+        self.export_actions[Export.AUDIO_WAV].setEnabled(self.recording is not None and self.recording.audio is not None
+                                                         and not in_session)
+        self.save_action.setEnabled(self.recording is not None and not in_session)
 
     # ---- messages --------------------------------------------------------------------
     def show_error(self, text: str, actions=()) -> None:
@@ -271,7 +347,7 @@ class MainWindow(QMainWindow):
 
     def reload_model(self) -> None:
         self.model = None
-        self.busy = self.busy or "loading model"
+        self.jobs |= JobState.LOADING_MODEL
         self.status_model.setText("model: loading…")
         self.status_provider.setText("")
         self.update_actions()
@@ -280,8 +356,7 @@ class MainWindow(QMainWindow):
 
     def _model_loaded(self, model: EmotionModel) -> None:
         self.model = model
-        if self.busy == "loading model":
-            self.busy = ""
+        self.jobs &= ~JobState.LOADING_MODEL
         if self.banner.kind == "error" and "model" in self.banner.text().lower():
             self.banner.clear()
         self.status_model.setText(f"model: {model.path.name}")
@@ -291,8 +366,7 @@ class MainWindow(QMainWindow):
         self.run_queued()
 
     def _model_failed(self, message: str) -> None:
-        if self.busy == "loading model":
-            self.busy = ""
+        self.jobs &= ~JobState.LOADING_MODEL
         self.status_model.setText("model: none")
         self.show_error(f"The emotion model could not be loaded: {message}. "
                         "Choose another model file to go on.",
@@ -301,20 +375,23 @@ class MainWindow(QMainWindow):
         self.run_queued()  # opening a session needs no model; the rest says why it cannot run
 
     def choose_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a model file", "", "ONNX models (*.onnx)")
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model file",
+                                              str(self.places.start_folder(DialogKind.MODEL)),
+                                              "ONNX models (*.onnx)")
         if path:
+            self.places.remember_folder(DialogKind.MODEL, path)
             self.apply_settings(DesktopSettings(**{**asdict(self.settings), "model_path": path}))
 
     # ---- devices ---------------------------------------------------------------------
     def refresh_devices(self) -> None:
-        if self.live is not None or self.player.playing:
-            return
-        self._scanning = True
+        if self.jobs & SESSION_JOBS or self.player.playing:
+            return  # looking again restarts PortAudio, which would close the input or the player
+        self.jobs |= JobState.SCANNING
         run_task(Task(self.device_scanner), self.tasks,
                  on_done=self._devices_found, on_failed=self._devices_failed)
 
     def _devices_found(self, devices) -> None:
-        self._scanning = False
+        self.jobs &= ~JobState.SCANNING
         remembered = self.device_override or self.store.value("device/name")
         self.devices.set_devices(devices, remembered)
         if not devices:
@@ -327,7 +404,7 @@ class MainWindow(QMainWindow):
         self.run_queued()
 
     def _devices_failed(self, message: str) -> None:
-        self._scanning = False
+        self.jobs &= ~JobState.SCANNING
         self.devices.set_devices([], None)
         self.status_device.setText("input: none")
         self.show_error(f"No audio input device is available ({message}). Connect a microphone "
@@ -349,14 +426,14 @@ class MainWindow(QMainWindow):
     @property
     def ready(self) -> bool:
         """Nothing loading, queued or running a job (a live session may be on)."""
-        return not self._queued and not self.busy and not self._scanning
+        return not self._queued and not self.jobs & (BLOCKING_JOBS | JobState.SCANNING)
 
     def _queue(self, request: QueuedRequest) -> None:
         self._queued.append(request)
         self.run_queued()
         if self._queued:
-            waiting_for = "the model" if self.busy == "loading model" else \
-                "the input devices" if self._scanning else "the current job"
+            waiting_for = "the model" if JobState.LOADING_MODEL in self.jobs else \
+                "the input devices" if JobState.SCANNING in self.jobs else "the current job"
             self.status_session.setText(
                 f"Waiting for {waiting_for}, then: {', '.join(r.what for r in self._queued)}…")
 
@@ -365,16 +442,16 @@ class MainWindow(QMainWindow):
         finished, the device list known, no job running)."""
         while self._queued:
             request = self._queued[0]
-            if self.busy or (request.needs_devices and self._scanning):
+            if self.busy or (request.needs_devices and JobState.SCANNING in self.jobs):
                 return
             self._queued.popleft()
             request.run()
 
     # ---- live ------------------------------------------------------------------------
     def start(self) -> None:
-        if self.live is not None:
+        if self.jobs & (JobState.LISTENING | JobState.FINISHING):
             return
-        if self.busy == "loading model" or (self._scanning and self.devices.current_name() is None):
+        if JobState.LOADING_MODEL in self.jobs or (JobState.SCANNING in self.jobs and self.devices.current_name() is None):
             self.request_start()  # pressed (or --start) before the window is ready: wait
             return
         device = self.devices.current_name()
@@ -387,17 +464,20 @@ class MainWindow(QMainWindow):
         session.point.connect(self._on_live_point)
         self.recording = None
         self.timeline_view.start_live(self.model.info.labels)
+        self.summary_panel.clear("This session so far")
+        self.segments_list.set_segments([])
+        self._live_summary_points = 0
         self.panel.show_readout(Readout(LISTENING))
         if self.aid is not None:
             self.aid.reset()
         self.banner.clear()
-        self.busy = "starting"
+        self.jobs |= JobState.STARTING
         self.status_session.setText(f"Opening '{device}'…")
         self.update_actions()
         run_task(Task(session.start), self.tasks, on_done=self._live_started, on_failed=self._live_failed)
 
     def _live_started(self, session: LiveSession) -> None:
-        self.busy = ""
+        self.jobs = (self.jobs & ~JobState.STARTING) | JobState.LISTENING
         self.live = session
         source = session.source
         self._ring_pos = session.start_index
@@ -409,10 +489,10 @@ class MainWindow(QMainWindow):
             self.close()
 
     def _live_failed(self, message: str) -> None:
-        self.busy = ""
+        self.jobs &= ~JobState.STARTING
         self.timeline_view.stop_live()
-        self.panel.show_idle("Not listening")
-        self.status_session.setText("")
+        self.panel.show_idle(f"Could not start: {message}")  # not "waiting for speech": nothing runs
+        self.status_session.setText("Not listening")
         self.show_error(f"Could not start listening: {message}. Choose another input device.",
                         [("Look again", self.refresh_devices)])
         self.update_actions()
@@ -420,7 +500,7 @@ class MainWindow(QMainWindow):
             self.close()
 
     def _on_live_point(self, point: TimelinePoint) -> None:
-        if self.live is None and self.busy != "starting":
+        if not self.jobs & SESSION_JOBS:
             return  # a point that raced the end of its session
         self.timeline_view.add_points([point])
         self.panel.show_readout(readout_for(point, self.settings.unsure_threshold))
@@ -430,29 +510,30 @@ class MainWindow(QMainWindow):
     def stop(self) -> None:
         if self.player.playing:
             self.player.stop()
-        if self.live is not None and self.busy != "stopping":
+        if JobState.LISTENING in self.jobs:
             self._finish_live()
         self.update_actions()
 
     def _finish_live(self, problem: str | None = None) -> None:
         session = self.live
-        self.busy = "stopping"
+        self.jobs = (self.jobs & ~JobState.LISTENING) | JobState.FINISHING
         self.timeline_view.stop_live()
         self.level.reset()
         self.status_session.setText("Finishing the session…")
 
         def stopped(recording: Recording) -> None:
-            self.busy = ""
+            self.jobs &= ~JobState.FINISHING
             self.live = None
             self.recording = recording
             self._show_summary(recording.timeline, "This session")
             self.status_session.setText(f"Session saved in {recording.folder}")
+            self.remember_recent(recording.folder)
             self.update_actions()
             if self._close_when_idle:
                 self.close()
 
         def failed(message: str) -> None:
-            self.busy = ""
+            self.jobs &= ~JobState.FINISHING
             self.live = None
             self.show_error(f"The session could not be finished: {message}")
             self.update_actions()
@@ -473,7 +554,7 @@ class MainWindow(QMainWindow):
     # ---- the frame timer ---------------------------------------------------------------
     def on_frame(self) -> None:
         live = self.live
-        if live is not None and self.busy != "stopping":
+        if JobState.LISTENING in self.jobs:
             ring = live.source.ring
             first, samples = ring.read(self._ring_pos)
             if first > self._ring_pos:  # the GUI fell more than the ring behind: keep time true
@@ -491,34 +572,100 @@ class MainWindow(QMainWindow):
             self.run_queued()
         if self.player.playing:
             self._follow_playback(self.player.position_s)
-        elif self.stop_button.isEnabled() and self.live is None and self.busy == "":
+        elif self.stop_button.isEnabled() and not self.jobs & (BLOCKING_JOBS | SESSION_JOBS):
             self.update_actions()  # playback ran to its end
+        if JobState.LISTENING in self.jobs:
+            self._catch_up_live_summary()
         self.timeline_view.redraw()
+
+    def _catch_up_live_summary(self) -> None:
+        """Live: bring the summary and the segments list up to the newest points, at most every
+        :data:`LIVE_SUMMARY_S` (an hour's summary and segments take about 7 ms)."""
+        series = self.timeline_view.series
+        now = time.monotonic()
+        if len(series) == self._live_summary_points or now - self._live_summary_at < LIVE_SUMMARY_S:
+            return
+        self._live_summary_at, self._live_summary_points = now, len(series)
+        so_far = Timeline(series.labels, series.points, series.points[-1].end_s)
+        found = series.segments()
+        self.summary_panel.show_summary(so_far.summary(), so_far.duration_s, found, "This session so far")
+        self.segments_list.set_segments(found)
+        self._size_summary_dock()
 
     # ---- recordings --------------------------------------------------------------------
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a recording", "", AUDIO_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a recording", str(self._start_folder(DialogKind.RECORDING)),
+                                              AUDIO_FILTER)
         if path:
+            self.places.remember_folder(DialogKind.RECORDING, path)
             self.open_path(path)
 
     def open_session_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a session", str(self.sessions_root or ""),
+        path, _ = QFileDialog.getOpenFileName(self, "Open a session", str(self._start_folder(DialogKind.SESSION)),
                                               "Moodline sessions (session.json)")
         if path:
+            folder = session_folder_of(path)
+            self.places.remember_folder(DialogKind.SESSION, folder or path)  # beside this session
             self.open_path(path)
+
+    def _start_folder(self, kind: DialogKind) -> Path:
+        """Where a file dialog opens: see :mod:`.places`; the shown recording's folder helps."""
+        rec = self.recording
+        if rec is None:
+            folder = None
+        elif rec.folder is not None:
+            folder = rec.folder
+        else:
+            folder = None if rec.source.startswith("input:") else Path(rec.source).parent
+        return self.places.start_folder(kind, folder)
+
+    # ---- File ▸ Open Recent ------------------------------------------------------------
+    def remember_recent(self, path: str | os.PathLike) -> None:
+        self.places.add_recent(path)
+        self.fill_recent_menu()
+
+    def fill_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        recent = self.places.recent()
+        for n, path in enumerate(recent, 1):
+            what = f"Session {path.name}" if path.is_dir() else path.name
+            shown = f"{what}  ({path.parent})".replace("&", "&&")  # a file's '&' is no shortcut
+            action = menu.addAction(f"&{n % 10}  {shown}")
+            action.setToolTip(str(path))
+            action.setData(str(path))
+            action.triggered.connect(lambda _=False, p=path: self.open_recent(p))
+        if recent:
+            menu.addSeparator()
+            menu.addAction("&Clear the List", self._clear_recent)
+        else:
+            menu.addAction("(nothing opened yet)").setEnabled(False)
+
+    def _clear_recent(self) -> None:
+        self.places.clear_recent()
+        self.fill_recent_menu()
+
+    def open_recent(self, path: Path) -> None:
+        """Open a Recent entry; one that has gone since is taken off the list, with a word why."""
+        if not path.exists():
+            self.places.remove_recent(path)
+            self.fill_recent_menu()
+            self.show_info(f"{path.name} is no longer there ({path.parent}); it was taken off the Recent list.")
+            return
+        self.open_path(path)
 
     def open_path(self, path: str | os.PathLike) -> None:
         """Open an audio file (analysed) or a session (its folder or any file in it)."""
-        if self.live is None and self.busy == "loading model":
+        if JobState.LOADING_MODEL in self.jobs and not self.jobs & SESSION_JOBS:
             self.request_open(path)  # opens once the model is there
             return
-        if self.live is not None or self.busy:
+        if self.jobs & (SESSION_JOBS | BLOCKING_JOBS):
             self.show_info("Stop listening (or wait for the current job) before opening a recording.")
             return
         self.player.stop()
         folder = session_folder_of(path)
         if folder is not None:
-            self.busy = "opening"
+            self.jobs |= JobState.OPENING
             self.status_session.setText(f"Opening {folder}…")
             self.update_actions()
             run_task(Task(open_and_prepare, folder), self.tasks,
@@ -528,7 +675,7 @@ class MainWindow(QMainWindow):
             self.show_error("No emotion model is loaded, so recordings cannot be analysed.",
                             [("Choose model…", self.choose_model_dialog)])
             return
-        self.busy = "analysing"
+        self.jobs |= JobState.ANALYSING
         self.progress.setValue(0)
         self.progress_box.show()
         self.status_session.setText(f"Analysing {Path(path).name}…")
@@ -552,7 +699,7 @@ class MainWindow(QMainWindow):
             self.progress.setFormat("Cancelling…")
 
     def _analysis_done(self) -> None:
-        self.busy = ""
+        self.jobs &= ~(JobState.ANALYSING | JobState.OPENING)
         self._analysis = None
         self.progress_box.hide()
         self.progress.setFormat("Analysing… %p%")
@@ -578,17 +725,25 @@ class MainWindow(QMainWindow):
         self._show_summary(recording.timeline, "Whole recording")
         where = recording.folder or recording.source
         self.status_session.setText(f"{where} · {format_clock(recording.duration_s)} · click the timeline to play")
+        self.remember_recent(where)
         self.update_actions()
 
     def _show_summary(self, timeline: Timeline, caption: str) -> None:
+        """A whole recording or a finished session: the mix of emotions (never "unsure"), the
+        summary panel and the segments list, with the numbers of ``moodline analyze``."""
         summary = timeline.summary()
-        if summary.label is None:
-            self.panel.show_readout(Readout(NO_SPEECH), caption)
-        else:
-            p = summary.probabilities[summary.label]
-            state = EMOTION if p >= self.settings.unsure_threshold else "unsure"
-            self.panel.show_readout(Readout(state, summary.label if state == EMOTION else None, p,
-                                            best_guess=summary.label), caption)
+        found = timeline.segments()
+        self.panel.show_summary(summary, caption)
+        self.summary_panel.show_summary(summary, timeline.duration_s, found, caption)
+        self.segments_list.set_segments(found)
+        self._size_summary_dock()
+
+    def _size_summary_dock(self) -> None:
+        """Once, when it first has content: the summary as tall as it needs, the segments the rest."""
+        if not self._summary_dock_sized and self.summary_dock.isVisible():
+            self._summary_dock_sized = True
+            title_px = self.summary_dock.fontMetrics().height() + 20
+            self.resizeDocks([self.summary_dock], [self.summary_panel.sizeHint().height() + title_px], Qt.Vertical)
 
     # ---- playback --------------------------------------------------------------------
     def play_from(self, t_s: float) -> None:
@@ -622,6 +777,17 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
         self.update_actions()
 
+    def play_segment(self, t_s: float) -> None:
+        """A segment chosen in the list or the summary: play from its start. Live, or without
+        audio, the timeline shows it instead."""
+        rec = self.recording
+        if self.live is None and rec is not None and rec.audio is not None:
+            self.play_from(t_s)
+            return
+        self.timeline_view.reveal(t_s)
+        if self.live is None and rec is not None:
+            self._follow_playback(t_s)
+
     def jump_to(self, t_s: float) -> None:
         """Move the playhead to ``t_s`` (previous/next segment); playing goes on from there."""
         if self.recording is None or self.live is not None:
@@ -632,6 +798,7 @@ class MainWindow(QMainWindow):
 
     def _follow_playback(self, t_s: float) -> None:
         self.timeline_view.set_playhead(t_s)
+        self.segments_list.set_current(t_s)
         series = self.timeline_view.series
         index = series.index_at(t_s)
         if index != self._played_index:
@@ -648,37 +815,82 @@ class MainWindow(QMainWindow):
             return self.live.analyzer.timeline
         return self.recording.timeline if self.recording is not None else None
 
-    def export(self, path: str | os.PathLike) -> Path:
-        """Write the timeline (.csv, .json), its picture (.png) or the audio (.wav) to ``path``."""
+    def export(self, path: str | os.PathLike, kind: Export | None = None) -> Path:
+        """Write ``kind`` of export to ``path`` (by default the kind its name ends in): the
+        timeline (CSV per window, JSON), its segments (CSV), a figure of the whole recording
+        (PNG, SVG; whatever the view's zoom) or the audio (WAV)."""
         path = Path(path)
-        suffix = path.suffix.lower()
+        kind = kind or Export.for_path(path)
         timeline = self.current_timeline()
         if timeline is None:
             raise MoodlineError("there is no timeline to export yet")
-        if suffix in (".csv", ".json"):
+        if kind in (Export.TIMELINE_CSV, Export.TIMELINE_JSON):
             source = self.recording.source if self.recording else f"input: {self.devices.current_name()}"
             return timeline.save(path, file=source)
-        if suffix == ".png":
-            self.timeline_view.redraw()
-            if not self.timeline_view.grab().save(str(path), "PNG"):
-                raise MoodlineError(f"{path}: cannot write the picture")
-            return path
-        if suffix == ".wav":
-            if self.recording is None:
-                raise MoodlineError("stop the session before exporting its audio")
-            return export_wav(self.recording, path)
-        raise MoodlineError(f"{path}: unknown export format '{suffix}'")
+        if kind is Export.SEGMENTS_CSV:
+            return timeline.save_segments(path)
+        if kind in (Export.FIGURE_PNG, Export.FIGURE_SVG):
+            return save_figure(path, self.figure_content())
+        if self.recording is None:
+            raise MoodlineError("stop the session before exporting its audio")
+        return export_wav(self.recording, path)
 
-    def export_dialog(self, suffix: str) -> None:
-        base = Path(self.recording.source).stem if self.recording and "input:" not in self.recording.source \
-            else "moodline-session"
-        path, _ = QFileDialog.getSaveFileName(self, "Export", base + suffix, EXPORT_FILTERS[suffix])
+    def figure_content(self, start_s: float = 0.0, end_s: float | None = None) -> FigureContent:
+        """What an exported figure shows: ``start_s`` … ``end_s`` (default: all) of the timeline."""
+        rec = self.recording if self.live is None else None
+        timeline = self.current_timeline()
+        duration_s = rec.duration_s if rec is not None else self.timeline_view.end_s
+        if rec is not None:
+            name = rec.folder.name if rec.folder is not None else Path(rec.source).name
+        else:
+            name = f"live session {self.live.folder.name}" if self.live and self.live.folder else "live session"
+        model = Path(rec.model).stem if rec is not None and rec.model else \
+            (self.model.path.stem if self.model is not None else "")
+        return FigureContent(self.timeline_view.series, max(0.0, start_s),
+                             duration_s if end_s is None else min(end_s, duration_s), duration_s, name,
+                             timeline.summary(), self.palette_, self.settings.unsure_threshold, model)
+
+    def _export_name(self) -> str:
+        rec = self.recording
+        return Path(rec.source).stem if rec and "input:" not in rec.source else "moodline-session"
+
+    def export_dialog(self, kind: Export | str) -> None:
+        kind = kind if isinstance(kind, Export) else Export.for_path("x" + kind)
+        suffix = kind.suffix
+        path, _ = QFileDialog.getSaveFileName(self, "Export",
+                                              str(self._start_folder(DialogKind.EXPORT) / (self._export_name() + suffix)),
+                                              kind.file_filter)
         if not path:
             return
+        self.places.remember_folder(DialogKind.EXPORT, path)
         if not path.lower().endswith(suffix):
             path += suffix
         try:
-            self.export(path)
+            self.export(path, kind)
+            self.status_session.setText(f"Exported {path}")
+        except (MoodlineError, OSError) as exc:
+            self.show_error(f"Export failed: {exc}")
+
+    def export_view(self, path: str | os.PathLike) -> Path:
+        """A figure (PNG or SVG, by the name's ending) of what the timeline shows now."""
+        if self.current_timeline() is None:
+            raise MoodlineError("there is no timeline to export yet")
+        x0, x1 = self.timeline_view.plot.viewRange()[0]
+        return save_figure(path, self.figure_content(x0, x1))
+
+    def export_view_dialog(self) -> None:
+        """The timeline's context menu ▸ Export View: a figure of the visible stretch."""
+        start = self._start_folder(DialogKind.EXPORT) / (self._export_name() + "-view.png")
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export the view as a figure", str(start),
+            f"{Export.FIGURE_PNG.file_filter};;{Export.FIGURE_SVG.file_filter}")
+        if not path:
+            return
+        self.places.remember_folder(DialogKind.EXPORT, path)
+        if not path.lower().endswith((".png", ".svg")):
+            path += ".svg" if chosen == Export.FIGURE_SVG.file_filter else ".png"
+        try:
+            self.export_view(path)
             self.status_session.setText(f"Exported {path}")
         except (MoodlineError, OSError) as exc:
             self.show_error(f"Export failed: {exc}")
@@ -693,16 +905,21 @@ class MainWindow(QMainWindow):
         return save_as_session(self.recording, folder, asdict(self.settings))
 
     def save_session_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save session as (a new folder)", "moodline-session")
+        start = self._start_folder(DialogKind.SAVE_SESSION) / "moodline-session"
+        path, _ = QFileDialog.getSaveFileName(self, "Save session as (a new folder)", str(start))
         if path:
+            self.places.remember_folder(DialogKind.SAVE_SESSION, path)
             try:
-                self.status_session.setText(f"Session saved in {self.save_session(path)}")
+                folder = self.save_session(path)
             except (MoodlineError, OSError) as exc:
                 self.show_error(f"Saving failed: {exc}")
+                return
+            self.status_session.setText(f"Session saved in {folder}")
+            self.remember_recent(folder)
 
     # ---- settings --------------------------------------------------------------------
     def settings_dialog(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, self.places.start_folder(DialogKind.MODEL))
         if dialog.exec_():
             self.apply_settings(dialog.settings())
 
@@ -713,16 +930,19 @@ class MainWindow(QMainWindow):
             self.palette_ = new.colour_palette()
             self.panel.set_palette(self.palette_)
             self.timeline_view.set_palette(self.palette_)
+            self.summary_panel.set_palette(self.palette_)
+            self.segments_list.set_palette(self.palette_)
             if self.aid is not None:
                 self.aid.set_palette(self.palette_)
         self.timeline_view.follow_minutes = new.follow_minutes
         self.timeline_view.set_unsure_threshold(new.unsure_threshold)
+        self.segments_list.set_unsure_threshold(new.unsure_threshold)
         if self.aid is not None:
             self.aid.set_settings(new.stabilizer())
             self.aid.set_display(new.aid_display())
         if new.model_path != old.model_path:
             self.model_path_override = None
-            if self.busy in ("", "loading model"):
+            if not self.jobs & (JobState.STARTING | JobState.FINISHING | JobState.ANALYSING | JobState.OPENING):
                 self.reload_model()
         if self.live is not None and new.analysis() != old.analysis():
             self.show_info("The new analysis settings apply from the next Start.")
@@ -754,7 +974,7 @@ class MainWindow(QMainWindow):
                 return
 
     def closeEvent(self, event) -> None:
-        if self.busy in ("starting", "stopping"):
+        if self.jobs & (JobState.STARTING | JobState.FINISHING):
             # A session is being opened or finished on a worker thread: closing now could end
             # the process halfway through its files. Close when it is done.
             self._close_when_idle = True
@@ -777,6 +997,7 @@ class MainWindow(QMainWindow):
             except Exception as exc:  # what reached the disk stays readable
                 self.show_error(f"The session could not be finished: {exc}")
             self.live = None
+            self.jobs &= ~JobState.LISTENING
         self.closing.emit()
         if self.aid is not None:
             self.aid.close()

@@ -97,10 +97,10 @@ def main(argv=None) -> int:
     print(args.out / "conversation-aid.png")
     window.aid.close()
     window.stop()
-    _wait(app, lambda: window.busy == "")
+    _wait(app, lambda: not window.busy)
 
     window.open_path(args.audio)
-    _wait(app, lambda: window.busy == "")
+    _wait(app, lambda: not window.busy)
     window.play_from(min(6.0, window.recording.duration_s / 3))
     _pause(app, 0.6)
     window.player.stop()

@@ -7,6 +7,9 @@ Each point stands for a *cell* of time around its window centre, reaching halfwa
 neighbours. The dominant-emotion strip and the speech band are runs of cells; drawn with more
 cells than pixels, they are aggregated per pixel over its whole time span (the label covering
 most of it; speech if any of it is speech), never sampled, so no run vanishes between pixels.
+The cells and the segments (the places ← / → jump to, the rows of the segments list) are the
+engine's (:func:`~moodline.engine.timeline.cell_edges`, :func:`~moodline.engine.timeline.segments`),
+the same as ``moodline analyze`` prints and the segments CSV holds.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from moodline.engine.timeline import TimelinePoint
+from moodline.engine.timeline import Segment, TimelinePoint, cell_edges, segments
 
 
 class _Growing:
@@ -72,7 +75,10 @@ class TimelineSeries:
         self._winners = _Growing(dtype=np.int16)
         self._winner_probs = _Growing(dtype=np.float32)
         self._edges: np.ndarray | None = None
+        self._segments: tuple | None = None
         self.points: list[TimelinePoint] = []
+        # Where a recording ends (its timeline's duration); None live: the last window's end.
+        self.duration_s: float | None = None
 
     def extend(self, points: Iterable[TimelinePoint]) -> None:
         points = list(points)
@@ -120,13 +126,12 @@ class TimelineSeries:
 
     def cell_edges(self) -> np.ndarray:
         """The ``len + 1`` edges of the points' cells: halfway between window centres, and half
-        a hop beyond the first and the last."""
+        a hop beyond the first and the last (the engine's rule: :func:`cell_edges`)."""
         if self._edges is None or len(self._edges) != len(self) + 1:
-            t = self.times_s
-            if len(t) == 0:
+            if len(self) == 0:
                 return np.zeros(1)
-            half = (t[1] - t[0] if len(t) > 1 else 0.5) / 2
-            self._edges = np.concatenate([[t[0] - half], (t[:-1] + t[1:]) / 2, [t[-1] + half]])
+            first = self.points[0]
+            self._edges = cell_edges(self.times_s, first.end_s - first.start_s)
         return self._edges
 
     def index_at(self, t_s: float) -> int:
@@ -200,16 +205,28 @@ class TimelineSeries:
         keys = pixel_keys[run_starts][keep]
         return Bands(edges[run_starts][keep], edges[run_ends][keep], keys // 2, (keys % 2).astype(bool))
 
-    def segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(starts, ends, label codes) of the runs of speech with one winning label: the
-        places to jump to."""
-        starts, ends, codes = self._runs(0, self.winners.astype(np.int32))
-        speech = codes != NO_WINNER
-        return starts[speech], ends[speech], codes[speech]
+    def segments(self) -> list[Segment]:
+        """The engine's segments of these points (:func:`~moodline.engine.timeline.segments`):
+        runs of one label, silence included, the last ending at :attr:`duration_s`. Computed
+        once per new point (about 2 ms for an hour)."""
+        return self._segment_cache()[1]
+
+    def speech_segment_starts(self) -> np.ndarray:
+        """Where each segment of speech starts: the places to jump to."""
+        return self._segment_cache()[2]
+
+    def _segment_cache(self) -> tuple[tuple, list[Segment], np.ndarray]:
+        """(key, segments, the starts of those with speech), recomputed when a point arrives."""
+        key = (len(self.points), self.duration_s)
+        if self._segments is None or self._segments[0] != key:
+            found = segments(self.points, self.duration_s)
+            starts = np.array([s.start_s for s in found if s.is_speech], dtype=np.float64)
+            self._segments = (key, found, starts)
+        return self._segments
 
     def next_segment_start(self, t_s: float) -> float | None:
-        """The first segment starting after ``t_s`` (None after the last)."""
-        starts = self.segments()[0]
+        """The first segment of speech starting after ``t_s`` (None after the last)."""
+        starts = self.speech_segment_starts()
         k = int(np.searchsorted(starts, t_s + 1e-6, side="right"))
         return float(starts[k]) if k < len(starts) else None
 
@@ -217,7 +234,7 @@ class TimelineSeries:
         """The start of the segment ``t_s`` is in, when more than ``restart_s`` into it; else
         the previous segment's start (as a player's "previous" restarts, then goes back).
         None when there is none before."""
-        starts = self.segments()[0]
+        starts = self.speech_segment_starts()
         k = int(np.searchsorted(starts, t_s - restart_s, side="right")) - 1
         return float(starts[k]) if k >= 0 else None
 

@@ -24,7 +24,7 @@ from .audio import audio_duration_s, find_audio_files
 from .errors import AudioError, MoodlineError
 from .fileio import atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
-from .timeline import Timeline, TimelinePoint, format_clock
+from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
 
 EXIT_OK, EXIT_FAILED = 0, 2
 MODEL_HELP = ("a shipped model by name or an ONNX model file (default: default); shipped: "
@@ -46,19 +46,6 @@ def _settings(args: argparse.Namespace) -> AnalysisSettings:
 
 
 # ---- analyze ----------------------------------------------------------------------------
-def _segments(timeline: Timeline) -> list[tuple[float, float, str | None, float]]:
-    """Runs of consecutive points with one label: (start_s, end_s, label, mean confidence)."""
-    runs: list[list] = []
-    for point in timeline.points:
-        if runs and runs[-1][2] == point.label:
-            runs[-1][3].append(point.confidence or 0.0)
-            continue
-        if runs:
-            runs[-1][1] = point.start_s
-        runs.append([point.start_s, timeline.duration_s, point.label, [point.confidence or 0.0]])
-    return [(s, e, label, sum(c) / len(c)) for s, e, label, c in runs]
-
-
 def _print_summary(name: str, timeline: Timeline, emit: Callable[[str], None] = print) -> None:
     summary = timeline.summary()
     if summary.label is None:
@@ -67,9 +54,10 @@ def _print_summary(name: str, timeline: Timeline, emit: Callable[[str], None] = 
     emit(f"{name}  {format_clock(timeline.duration_s)}  {summary.label} "
          f"(mean p={summary.probabilities[summary.label]:.2f}, "
          f"{summary.shares[summary.label]:.0%} of {format_clock(summary.speech_s)} speech)")
-    for start, end, label, confidence in _segments(timeline):
-        what = f"{label}  {confidence:.2f}" if label else "no speech"
-        emit(f"  {format_clock(start):>7} – {format_clock(end):>7}  {what}")
+    emit(f"  {summary.breakdown()}")
+    for segment in timeline.segments():
+        what = f"{segment.label}  {segment.confidence:.2f}" if segment.is_speech else "no speech"
+        emit(f"  {format_clock(segment.start_s):>7} – {format_clock(segment.end_s):>7}  {what}")
 
 
 def _output_name(file: Path, root: Path, suffix: str) -> Path:
@@ -81,6 +69,8 @@ def _output_name(file: Path, root: Path, suffix: str) -> Path:
 def cmd_analyze(args: argparse.Namespace) -> int:
     """``moodline analyze``: every file's timeline; bad files are listed, never the end of the batch."""
     _print_any_file_name()
+    if args.segments and not args.out:
+        raise MoodlineError("--segments writes a file per input beside its timeline: give --out DIR")
     settings = _settings(args)  # a typo in --window costs no model load
     model = _load_model(args.model, offline=True)
     failures: list[str] = []
@@ -119,6 +109,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 target = out_dir / _output_name(file, root, "." + fmt)
                 _make_output_folder(target.parent)
                 timeline.save(target, name)
+                if args.segments:
+                    timeline.save_segments(out_dir / _output_name(file, root, SEGMENTS_SUFFIX))
         except MoodlineError as exc:
             failures.append(str(exc))
             _write_err(progress, f"moodline: {exc}")
@@ -506,6 +498,9 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
     p.add_argument("--format", choices=("csv", "json"),
                    help="print the timeline as CSV, or one JSON object per file (JSON Lines)")
     p.add_argument("--out", metavar="DIR", help="write one timeline file per input into DIR")
+    p.add_argument("--segments", action="store_true",
+                   help=f"with --out: also write each input's segments (runs of one emotion) as "
+                   f"FILE{SEGMENTS_SUFFIX}")
     p.set_defaults(run=cmd_analyze)
 
     p = sub.add_parser(

@@ -93,6 +93,16 @@ def prepare_session_dir(folder: str | os.PathLike) -> bool:
     return not existed
 
 
+def remove_session_files(folder: Path) -> None:
+    """Remove a session's own files from ``folder`` (a session that never started); anything
+    else in the folder is left alone."""
+    for name in SESSION_FILES:
+        try:
+            os.remove(folder / name)
+        except OSError:
+            pass
+
+
 def session_folder_of(path: str | os.PathLike) -> Path | None:
     """The session folder ``path`` names (the folder or any file in it), or None."""
     path = Path(path)
@@ -272,11 +282,7 @@ class SessionRecorder:
             self.stop()
         except MoodlineError:
             pass
-        for name in SESSION_FILES:
-            try:
-                os.remove(self.folder / name)
-            except OSError:
-                pass
+        remove_session_files(self.folder)
 
     def _run(self) -> None:
         try:
@@ -337,23 +343,37 @@ class ListeningSession:
             self.recorder.add_point(point)
 
     def start(self) -> None:
-        """Write ``session.json``, start the recorder and the engine thread, open the input."""
+        """Write ``session.json``, start the recorder and the engine thread, open the input.
+
+        If any of it fails, what was started is stopped and the session's files are removed
+        (nothing was recorded), and the first error is raised.
+        """
         start_index = self.start_index = self.source.ring.written
-        if self.folder is not None:
-            info = SessionInfo(self.source_name, str(self.model.path), list(self.model.info.labels),
-                               self.source.sample_rate_hz, self.settings_record)
-            self.recorder = SessionRecorder(self.folder, info, self.source.ring, start_index)
-        self.analyzer.start(from_sample=start_index)
-        if self.recorder is not None:
-            self.recorder.start()
         try:
+            if self.folder is not None:
+                info = SessionInfo(self.source_name, str(self.model.path), list(self.model.info.labels),
+                                   self.source.sample_rate_hz, self.settings_record)
+                self.recorder = SessionRecorder(self.folder, info, self.source.ring, start_index)
+            self.analyzer.start(from_sample=start_index)
+            if self.recorder is not None:
+                self.recorder.start()
             self.source.start()
         except Exception:
-            self.source.stop()
-            self.analyzer.stop()
-            if self.recorder is not None:
-                self.recorder.discard()  # nothing was recorded: leave no half session behind
+            self._undo_start()
             raise
+
+    def _undo_start(self) -> None:
+        # Each step on its own: a source that never opened may also fail to stop, and the
+        # reason the start failed is the one the user needs to hear.
+        for undo in (self.source.stop, self.analyzer.stop):
+            try:
+                undo()
+            except Exception:
+                pass
+        if self.recorder is not None:
+            self.recorder.discard()
+        elif self.folder is not None:
+            remove_session_files(self.folder)  # a recorder that failed halfway through its files
 
     def stop(self) -> Timeline:
         """Stop the input, classify all it delivered, finish the session files (once)."""

@@ -2,11 +2,22 @@
 
 The PortAudio callback does one thing: copy the block into the ring buffer. It never blocks,
 never allocates beyond that copy, and counts the overflows PortAudio reports.
+
+On Linux desktops the sound server (PulseAudio, or PipeWire speaking its protocol) owns the
+microphones, and PortAudio sees it only as the ALSA devices "pulse" and "default". Where that
+bridge exists and ``pactl`` answers, the server's sources are listed instead, by their own
+names ("Built-in Audio Analog Stereo"), and one is recorded by opening the bridge with
+``PULSE_SOURCE`` naming it. Elsewhere (Windows, macOS, plain ALSA) the list is PortAudio's.
 """
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import shutil
+import subprocess
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import MoodlineError
 from .fileio import native_stderr_silenced
@@ -31,24 +42,44 @@ def _sounddevice():
     return sounddevice
 
 
+# The ALSA devices through which PortAudio reaches a PulseAudio/PipeWire server.
+PULSE_BRIDGE = "pulse"
+SERVER_ROUTED = (PULSE_BRIDGE, "default")
+PULSE_HOST_API = "PulseAudio"
+PACTL_TIMEOUT_S = 3.0
+
+
 @dataclass(frozen=True)
 class InputDevice:
-    index: int
-    name: str
+    index: int  # PortAudio's device index (for a sound-server source: the bridge's)
+    name: str  # what the user sees and picks, and what is remembered
     host_api: str
     channels: int
     default_rate_hz: int
     is_default: bool
+    pulse_source: str | None = None  # the sound server's name for the source, recorded through the bridge
 
 
 def input_devices(rescan: bool = False) -> list[InputDevice]:
-    """Every device that can record, as PortAudio sees it.
+    """Every device that can record, by the names the system gives them.
 
     PortAudio lists the devices it found when it started; ``rescan=True`` restarts it first,
     so a microphone plugged in since then appears. A restart would close every open stream,
     so it is skipped while one of the engine's input streams is open (the list is then what
     PortAudio already knows); a caller playing audio through sounddevice must not rescan.
+    Sound-server sources replace the "pulse" and "default" bridges where the server lists them.
     """
+    devices = _portaudio_input_devices(rescan)
+    bridge = next((d for d in devices if d.name == PULSE_BRIDGE), None)
+    sources = sound_server_sources(bridge) if bridge is not None else []
+    if not sources:
+        return devices
+    others = [replace(d, is_default=False) if any(s.is_default for s in sources) else d
+              for d in devices if d.name not in SERVER_ROUTED]
+    return sources + others
+
+
+def _portaudio_input_devices(rescan: bool = False) -> list[InputDevice]:
     sd = _sounddevice()
     with _portaudio_lock:
         if rescan and _open_input_streams == 0:
@@ -65,6 +96,104 @@ def input_devices(rescan: bool = False) -> list[InputDevice]:
     ]
 
 
+def sound_server_sources(bridge: InputDevice) -> list[InputDevice]:
+    """The PulseAudio/PipeWire sources ``pactl`` lists, recorded through ``bridge``: inputs
+    first, then the monitors of outputs ("Monitor of …", what the computer plays); the
+    server's default source marked. Empty where ``pactl`` is missing or does not answer."""
+    pactl = shutil.which("pactl")
+    if pactl is None:
+        return []
+    listed = _pactl_sources(pactl)
+    if not listed:
+        return []
+    default = _pactl_default_source(pactl)
+    descriptions = [description for _, description, _ in listed]
+    devices = []
+    for name, description, channels in listed:
+        shown = description if descriptions.count(description) == 1 else f"{description} ({name})"
+        devices.append(InputDevice(bridge.index, shown, PULSE_HOST_API, channels or bridge.channels,
+                                   bridge.default_rate_hz, name == default, pulse_source=name))
+    return sorted(devices, key=lambda d: d.pulse_source.endswith(".monitor"))  # stable: the server's order
+
+
+def _run_pactl(pactl: str, *args: str) -> str | None:
+    # The C locale: the text output's field names are then the English ones parsed here.
+    try:
+        done = subprocess.run([pactl, *args], capture_output=True, text=True, timeout=PACTL_TIMEOUT_S,
+                              env={**os.environ, "LC_ALL": "C"})
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _pactl_sources(pactl: str) -> list[tuple[str, str, int]]:
+    """(name, description, channels) of every source; JSON where pactl has it (16 and later)."""
+    text = _run_pactl(pactl, "-f", "json", "list", "sources")
+    if text is not None:
+        try:
+            return [(s["name"], s.get("description") or s["name"], _channels(s.get("sample_specification", "")))
+                    for s in json.loads(text) if isinstance(s, dict) and s.get("name")]
+        except (ValueError, KeyError, TypeError):
+            pass  # an older pactl printed text after all: read that below
+    text = _run_pactl(pactl, "list", "sources")
+    return parse_pactl_sources(text) if text else []
+
+
+def parse_pactl_sources(text: str) -> list[tuple[str, str, int]]:
+    """(name, description, channels) from the text of ``LC_ALL=C pactl list sources``."""
+    sources: list[tuple[str, str, int]] = []
+    name = description = None
+    channels = 0
+    for line in text.splitlines() + ["Source #end"]:
+        stripped = line.strip()
+        if line.startswith("Source #"):
+            if name:
+                sources.append((name, description or name, channels))
+            name = description = None
+            channels = 0
+        elif stripped.startswith("Name: ") and name is None:
+            name = stripped[len("Name: "):]
+        elif stripped.startswith("Description: ") and description is None:
+            description = stripped[len("Description: "):]
+        elif stripped.startswith("Sample Specification: "):
+            channels = _channels(stripped)
+    return sources
+
+
+def _channels(sample_spec: str) -> int:
+    """2 from 's16le 2ch 44100Hz'; 0 where it does not say."""
+    for word in sample_spec.split():
+        if word.endswith("ch") and word[:-2].isdigit():
+            return int(word[:-2])
+    return 0
+
+
+def _pactl_default_source(pactl: str) -> str | None:
+    text = _run_pactl(pactl, "info") or ""
+    for line in text.splitlines():
+        if line.startswith("Default Source: "):
+            return line[len("Default Source: "):].strip()
+    return None
+
+
+@contextlib.contextmanager
+def _recording_from(pulse_source: str | None):
+    """While a stream opens on the bridge: the sound server's source to record (libpulse reads
+    ``PULSE_SOURCE`` when the stream connects); the environment is put back afterwards."""
+    if pulse_source is None:
+        yield
+        return
+    before = os.environ.get("PULSE_SOURCE")
+    os.environ["PULSE_SOURCE"] = pulse_source
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PULSE_SOURCE", None)
+        else:
+            os.environ["PULSE_SOURCE"] = before
+
+
 def _restart_portaudio(sd) -> None:
     # sounddevice has no public way to look for new devices; its own _terminate() and
     # _initialize() pair is what a restart means, and keeps its bookkeeping right.
@@ -79,7 +208,11 @@ def _restart_portaudio(sd) -> None:
 
 
 def find_input_device(wanted: str | int | None) -> InputDevice:
-    """The input device given by index or (part of its) name; the system default for ``None``."""
+    """The input device given by index or (part of its) name; the system default for ``None``.
+
+    Names are the listed ones (a sound server's sources by description), then PortAudio's own
+    (so "pulse" and "default" still name the bridges); an index is PortAudio's.
+    """
     devices = input_devices()
     if not devices:
         raise MoodlineError("audio input: no input device found (is a microphone connected?)")
@@ -88,16 +221,28 @@ def find_input_device(wanted: str | int | None) -> InputDevice:
             if device.is_default:
                 return device
         return devices[0]
+    portaudio = _portaudio_input_devices()
     if isinstance(wanted, int) or str(wanted).isdigit():
-        for device in devices:
+        for device in portaudio:
             if device.index == int(wanted):
                 return device
         raise MoodlineError(f"audio input: no input device with index {wanted} (see 'moodline devices')")
-    matches = [d for d in devices if d.name == wanted] or \
-              [d for d in devices if str(wanted).lower() in d.name.lower()]
-    if not matches:
+    match = pick_device(devices, str(wanted), exact_only=True) or pick_device(portaudio, str(wanted), exact_only=True) \
+        or pick_device(devices, str(wanted))
+    if match is None:
         raise MoodlineError(f"audio input: no input device named '{wanted}' (see 'moodline devices')")
-    return matches[0]
+    return match
+
+
+def pick_device(devices: list[InputDevice], wanted: str, exact_only: bool = False) -> InputDevice | None:
+    """The device named ``wanted``, else (unless ``exact_only``) the first whose name contains
+    it, ignoring case; None if there is none."""
+    for device in devices:
+        if device.name == wanted:
+            return device
+    if exact_only or not wanted:
+        return None
+    return next((d for d in devices if wanted.lower() in d.name.lower()), None)
 
 
 class MicrophoneSource:
@@ -131,10 +276,11 @@ class MicrophoneSource:
         global _open_input_streams
         with _portaudio_lock:
             try:
-                self._stream = self._sd.InputStream(
-                    device=self.device.index, channels=1, dtype="float32",
-                    samplerate=self.sample_rate_hz, blocksize=round(BLOCK_S * self.sample_rate_hz),
-                    callback=self._callback)
+                with _recording_from(self.device.pulse_source):
+                    self._stream = self._sd.InputStream(
+                        device=self.device.index, channels=1, dtype="float32",
+                        samplerate=self.sample_rate_hz, blocksize=round(BLOCK_S * self.sample_rate_hz),
+                        callback=self._callback)
             except Exception as exc:
                 raise MoodlineError(f"audio input '{self.device.name}': cannot record ({exc})") from None
             _open_input_streams += 1

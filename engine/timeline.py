@@ -1,4 +1,5 @@
-"""The emotion timeline: one point per analysed window, its summary, and its exports."""
+"""The emotion timeline: one point per analysed window, its summary (in numbers and in words),
+its segments (runs of one emotion), and its exports."""
 from __future__ import annotations
 
 import csv
@@ -7,6 +8,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -85,6 +87,140 @@ class Summary:
             "speech_s": round(self.speech_s, 3),
         }
 
+    def ranked_shares(self) -> list[tuple[str, float]]:
+        """(label, share) of the emotions heard, the largest share first (ties: label order)."""
+        order = {label: i for i, label in enumerate(self.shares)}
+        return sorted(((label, share) for label, share in self.shares.items() if share > 0),
+                      key=lambda item: (-item[1], order[item[0]]))
+
+    def breakdown(self, named: int = 3) -> str:
+        """The mix of emotions in words: "Mostly angry (64%), then calm (20%), happy (9%)".
+
+        A recording is a mix, so its summary names the shares of speech time rather than one
+        label: "Mostly" when one emotion holds at least half of the speech, else "Most often".
+        Never "unsure": being unsure describes a moment, not an hour. The ``named`` largest
+        shares are named; "…" says there are more.
+        """
+        ranked = self.ranked_shares()
+        if not ranked:
+            return "No speech"
+        (first, share), rest = ranked[0], ranked[1:named]
+        text = f"{'Mostly' if share >= 0.5 else 'Most often'} {first} ({share:.0%})"
+        if rest:
+            text += ", then " + ", ".join(f"{label} ({s:.0%})" for label, s in rest)
+        return text + ("…" if len(ranked) > named else "")
+
+
+def cell_edges(centres_s: np.ndarray, lone_width_s: float) -> np.ndarray:
+    """The ``len + 1`` edges of the *cells* that windows stand for: halfway between neighbouring
+    window centres, and half a hop before the first and after the last (the hop is the
+    smallest step between centres; a lone window's cell is ``lone_width_s`` wide)."""
+    centres_s = np.asarray(centres_s, dtype=np.float64)
+    if len(centres_s) == 0:
+        return np.zeros(1)
+    steps = np.diff(centres_s)
+    steps = steps[steps > 0]
+    half = (float(steps.min()) if len(steps) else lone_width_s) / 2
+    return np.concatenate([[centres_s[0] - half], (centres_s[:-1] + centres_s[1:]) / 2,
+                           [centres_s[-1] + half]])
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of one emotion (``label``), or of no speech (``label`` is ``None``).
+
+    ``confidence`` is the mean of its windows' winning probabilities (``None`` without speech);
+    ``windows`` how many analysis windows it merges.
+    """
+
+    start_s: float
+    end_s: float
+    label: str | None
+    confidence: float | None
+    windows: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    @property
+    def is_speech(self) -> bool:
+        return self.label is not None
+
+
+def segments(points: Sequence[TimelinePoint], duration_s: float | None = None) -> list[Segment]:
+    """The timeline as segments: maximal runs of consecutive windows with one label.
+
+    Boundary rule: each window stands for the hop of time around its centre, reaching halfway
+    to the centres of its neighbours (2 s windows every 0.5 s: the window starting at 10.0 s
+    stands for 10.75–11.25 s). A window's label describes all of its audio, so its centre is
+    the best single estimate of when; window starts would put every change half a window
+    early. A segment begins where its first window's share begins and ends where the next
+    segment begins. The first segment begins at the first window's start (0:00) and the last
+    ends at ``duration_s`` (default: the last window's end), so the segments tile the
+    recording without gaps or overlaps. Windows without speech make segments with ``label``
+    ``None``. Speech time per segment is therefore hops, as in :meth:`Timeline.summary`.
+    """
+    if not points:
+        return []
+    edges = cell_edges([(p.start_s + p.end_s) / 2 for p in points], points[0].end_s - points[0].start_s)
+    edges[0] = min(edges[0], points[0].start_s)
+    end_s = points[-1].end_s if duration_s is None else duration_s
+    edges[-1] = end_s
+    edges = np.minimum(edges, end_s).tolist()
+    found: list[Segment] = []
+    first, label, total = 0, points[0].label, 0.0
+    for i, point in enumerate(points):
+        if point.label != label:
+            found.append(_segment(edges[first], edges[i], label, total, i - first))
+            first, label, total = i, point.label, 0.0
+        total += point.confidence or 0.0
+    found.append(_segment(edges[first], edges[len(points)], label, total, len(points) - first))
+    return found
+
+
+def _segment(start_s: float, end_s: float, label: str | None, confidence_sum: float, windows: int) -> Segment:
+    return Segment(start_s, end_s, label, confidence_sum / windows if label is not None else None, windows)
+
+
+class SegmentOrder(Enum):
+    """How :func:`top_segments` ranks the segments of speech."""
+
+    LONGEST = "longest"
+    MOST_CONFIDENT = "most confident"
+
+
+def top_segments(found: Sequence[Segment], count: int = 5, order: SegmentOrder = SegmentOrder.LONGEST,
+                 min_confident_s: float = 2.0) -> list[Segment]:
+    """The ``count`` longest, or most confident, segments of speech (earliest first on ties).
+
+    The most confident are chosen among segments of at least ``min_confident_s``: a lone
+    window is often very sure, and a moment is not what a reader of an hour looks for.
+    """
+    speech = [s for s in found if s.is_speech]
+    if order is SegmentOrder.LONGEST:
+        ranked = sorted(speech, key=lambda s: (-s.duration_s, s.start_s))
+    else:
+        ranked = sorted((s for s in speech if s.duration_s >= min_confident_s - 1e-9),
+                        key=lambda s: (-s.confidence, s.start_s))
+    return ranked[:count]
+
+
+SEGMENTS_CSV_HEADER = ("start_s", "end_s", "start", "end", "label", "confidence")
+SEGMENTS_SUFFIX = ".segments.csv"  # a recording's segments beside it: talk.wav → talk.wav.segments.csv
+
+
+def segments_to_csv(found: Sequence[Segment]) -> str:
+    """One row per segment: times in seconds and as a clock (m:ss / h:mm:ss), label and mean
+    confidence (both empty for a segment without speech)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SEGMENTS_CSV_HEADER)
+    for s in found:
+        writer.writerow([f"{s.start_s:.4f}", f"{s.end_s:.4f}", format_clock(s.start_s), format_clock(s.end_s),
+                         s.label or "", "" if s.confidence is None else f"{s.confidence:.6f}"])
+    return out.getvalue()
+
 
 @dataclass
 class Timeline:
@@ -93,13 +229,29 @@ class Timeline:
     labels: tuple[str, ...]
     points: list[TimelinePoint] = field(default_factory=list)
     duration_s: float = 0.0
+    # The last summary and segments, with the (points, end) they were computed for: an hour's
+    # take about 8 ms, which a worker can spend so that the window's thread need not.
+    _computed: dict[str, tuple[tuple[int, float], Any]] = field(default_factory=dict, init=False, repr=False,
+                                                               compare=False)
 
     def extend(self, points: Iterable[TimelinePoint]) -> None:
         for point in points:
             self.points.append(point)
             self.duration_s = max(self.duration_s, point.end_s)
 
+    def _once(self, what: str, compute):
+        """``compute()``, or what it gave for the same points and end (points are only appended)."""
+        key = (len(self.points), self.duration_s)
+        known = self._computed.get(what)
+        if known is None or known[0] != key:
+            known = self._computed[what] = (key, compute())
+        return known[1]
+
     def summary(self) -> Summary:
+        """The :class:`Summary` of the speech windows (computed once per new point)."""
+        return self._once("summary", self._summarise)
+
+    def _summarise(self) -> Summary:
         speech = [p for p in self.points if p.is_speech and p.probabilities is not None]
         if not speech:
             return Summary(None, None, {label: 0.0 for label in self.labels}, 0.0)
@@ -116,6 +268,11 @@ class Timeline:
             # the union of windows (which would count the silence around every utterance).
             speech_s=min(len(speech) * _hop_s(self.points), self.duration_s),
         )
+
+    def segments(self) -> list[Segment]:
+        """The runs of one label, tiling ``0 … duration_s`` (see :func:`segments`; computed once
+        per new point)."""
+        return list(self._once("segments", lambda: segments(self.points, self.duration_s if self.points else None)))
 
     # ---- exports -------------------------------------------------------------------------
     def to_json_dict(self, file: str | None = None) -> dict[str, Any]:
@@ -157,6 +314,10 @@ class Timeline:
         else:
             raise MoodlineError(f"{path}: unknown timeline format '{suffix}' (use .csv or .json)")
         return atomic_write(path, text)
+
+    def save_segments(self, path: str | os.PathLike) -> Path:
+        """Write the segments as CSV (:func:`segments_to_csv`), atomically and privately."""
+        return atomic_write(Path(path), segments_to_csv(self.segments()))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Timeline":

@@ -1,12 +1,13 @@
-"""The input device picker: the devices PortAudio offers, the remembered or default one chosen."""
+"""The input device picker: the devices the engine lists (by the names the system gives them),
+the remembered or asked-for one chosen, else the system default."""
 from __future__ import annotations
 
 from typing import Sequence
 
-from PyQt5.QtCore import pyqtSignal
+from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
-from moodline.engine.sources import InputDevice
+from moodline.engine.sources import InputDevice, pick_device
 
 
 class DevicePicker(QWidget):
@@ -30,14 +31,16 @@ class DevicePicker(QWidget):
         self.devices: list[InputDevice] = []
 
     def set_devices(self, devices: Sequence[InputDevice], remembered: str | None) -> None:
-        """Offer ``devices``; choose ``remembered`` if present, else the system default."""
+        """Offer ``devices``; choose ``remembered`` (a name, or part of one, as ``--device``
+        takes) if present, else the system default."""
         self.devices = list(devices)
         self.combo.clear()
         for d in self.devices:
             self.combo.addItem(f"{d.name}  ({d.host_api})" + ("  · default" if d.is_default else ""), d.name)
-        names = [d.name for d in self.devices]
-        if remembered in names:
-            self.combo.setCurrentIndex(names.index(remembered))
+            self.combo.setItemData(self.combo.count() - 1, d.pulse_source or d.name, Qt.ToolTipRole)
+        chosen = pick_device(self.devices, remembered) if remembered else None
+        if chosen is not None:
+            self.combo.setCurrentIndex(self.devices.index(chosen))
         else:
             defaults = [i for i, d in enumerate(self.devices) if d.is_default]
             self.combo.setCurrentIndex(defaults[0] if defaults else 0)

@@ -1,125 +1,232 @@
-"""The Settings dialog: analysis, display and conversation-aid settings, with their defaults."""
+"""The Settings dialog: how the voice is read, how it is shown, and the conversation aid.
+
+Every setting is put in plain words ("Update every 0.5 s", "Hold a label at least 2 s") with a
+tooltip saying what it changes; the three forms share one label column, right-aligned, so
+their fields line up. The settings file keeps its keys (:mod:`..settings`): only the words
+on screen are new, and fractions are shown as percentages.
+"""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
+from PyQt5.QtCore import QSize, Qt
+from PyQt5.QtGui import QValidator
 from PyQt5.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                             QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit,
+                             QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                              QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from moodline.engine.analysis import MAX_WINDOW_S
 from moodline.engine.model import BUNDLED_MODELS
 
 from ..readout import GROUPINGS
 from ..settings import DesktopSettings
 
-VAD_CHOICES = ("0 — hears the most as speech", "1", "2", "3 — strictest about noise")
+# Voice-activity sensitivity 0…3, from what lets the most sound through to the strictest.
+SPEECH_CHOICES = ("Almost any sound", "Most sounds", "Clear voices", "Only clear speech, not noise")
+GROUPING_WORDS = {"none": "Each emotion (happy, sad, angry, …)",
+                  "valence": "Positive, neutral or negative, with a calm–intense bar"}
 OTHER_MODEL = "other"
 
 
+def readings(count: int, hop_s: float) -> str:
+    """How the averaging spin box names ``count`` readings: '3 readings (1.5 s)', never '1 windows'."""
+    if count <= 1:
+        return "1 reading (no averaging)"
+    return f"{count} readings ({count * hop_s:g} s)"
+
+
+class SmoothingBox(QSpinBox):
+    """A count of readings, shown with its proper number and the time it spans."""
+
+    def __init__(self, hop_s: float) -> None:
+        self.hop_s = hop_s  # before the base class asks for the text
+        super().__init__()
+        self.setRange(1, 20)
+
+    def set_hop_s(self, hop_s: float) -> None:
+        self.hop_s = hop_s
+        self.lineEdit().setText(self.textFromValue(self.value()))
+
+    def textFromValue(self, value: int) -> str:
+        return readings(value, self.hop_s)
+
+    def sizeHint(self) -> QSize:
+        # Qt measures only the first 18 characters of the text; room for all of the longest.
+        hint = super().sizeHint()
+        widest = max((self.textFromValue(v) for v in (self.minimum(), self.maximum())), key=len)
+        fm = self.fontMetrics()
+        return QSize(hint.width() + fm.horizontalAdvance(widest) - fm.horizontalAdvance(widest[:18]),
+                     hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def valueFromText(self, text: str) -> int:
+        digits = text.strip().split(" ")[0]
+        return int(digits) if digits.isdigit() else self.minimum()
+
+    def validate(self, text: str, pos: int):
+        digits = text.strip().split(" ")[0]
+        ok = digits.isdigit() and self.minimum() <= int(digits) <= self.maximum()
+        return (QValidator.Acceptable if ok else QValidator.Intermediate), text, pos
+
+
 class SettingsDialog(QDialog):
-    def __init__(self, settings: DesktopSettings, parent=None) -> None:
+    def __init__(self, settings: DesktopSettings, parent=None, model_folder: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Moodline settings")
         self._base = settings
+        self.model_folder = model_folder  # where Browse… starts when no model file is given yet
+        self._forms: list[QFormLayout] = []
         layout = QVBoxLayout(self)
 
-        analysis = QGroupBox("Analysis")
-        form = QFormLayout(analysis)
-        self.window = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=30.0, singleStep=0.25)
-        self.window.setSpecialValueText("model's own window")
-        self.window.setSuffix(" s")
-        self.window.setValue(settings.window_s)
-        form.addRow("Window", self.window)
-        self.hop = QDoubleSpinBox(decimals=2, minimum=0.1, maximum=10.0, singleStep=0.1)
-        self.hop.setSuffix(" s")
+        form = self._form(layout, "Reading the voice")
+        self.hop = QDoubleSpinBox(decimals=2, minimum=0.1, maximum=10.0, singleStep=0.1, suffix=" s")
         self.hop.setValue(settings.hop_s)
-        form.addRow("Hop", self.hop)
-        self.smoothing = QSpinBox(minimum=1, maximum=20)
-        self.smoothing.setSuffix(" windows")
+        self._row(form, "Update every", self.hop,
+                  "How often a new emotion reading is made. Shorter follows the voice more closely "
+                  "and uses more processor time.")
+        self.window = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=MAX_WINDOW_S, singleStep=0.25,
+                                     suffix=" s of audio")
+        self.window.setSpecialValueText("the model's own length")
+        self.window.setValue(settings.window_s)
+        self._row(form, "Each reading hears", self.window,
+                  "How much of the latest audio each reading judges. The model's own length is what "
+                  "it was trained on; longer is steadier but slower to notice a change.")
+        self.smoothing = SmoothingBox(settings.hop_s)
         self.smoothing.setValue(settings.smoothing_windows)
-        form.addRow("Smoothing", self.smoothing)
+        self.hop.valueChanged.connect(self.smoothing.set_hop_s)
+        self._row(form, "Average over", self.smoothing,
+                  "Average each emotion over this many readings of speech: steadier, but a change "
+                  "shows a little later.")
         self.vad = QComboBox()
-        self.vad.addItems(VAD_CHOICES)
+        self.vad.addItems(SPEECH_CHOICES)
         self.vad.setCurrentIndex(settings.vad_aggressiveness)
-        form.addRow("Voice-activity sensitivity", self.vad)
-        self.unsure = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05)
-        self.unsure.setValue(settings.unsure_threshold)
-        self.unsure.setToolTip("Below this confidence the emotion is shown as 'Unsure'")
-        form.addRow("Unsure below", self.unsure)
+        self._row(form, "Count as speech", self.vad,
+                  "Which sounds count as speech. Only speech gets an emotion; the rest is shown as "
+                  "'No speech'. In a noisy room choose a stricter setting.")
+        self.unsure = QSpinBox(minimum=0, maximum=100, singleStep=5, suffix=" % sure")
+        self.unsure.setValue(round(100 * settings.unsure_threshold))
+        self._row(form, "Say 'Unsure' below", self.unsure,
+                  "When the most likely emotion is less sure than this, it is shown as 'Unsure' "
+                  "rather than as if it were known.")
         self.model_choice = QComboBox()
         for name, what in BUNDLED_MODELS.items():
             self.model_choice.addItem(f"{name.capitalize()}: {what}", name)
         self.model_choice.addItem("Another model file…", OTHER_MODEL)
-        self.model_choice.setToolTip("Default listens best; Fast uses a tenth of the processor time")
-        form.addRow("Model", self.model_choice)
+        self.model_choice.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.model_choice.setMinimumContentsLength(36)  # the list shows each model's whole line
+        self._row(form, "Emotion model", self.model_choice,
+                  "Default listens best; Fast uses a tenth of the processor time. Another model "
+                  "file is one you trained or were given.")
         model_row = QWidget()
         row = QHBoxLayout(model_row)
         row.setContentsMargins(0, 0, 0, 0)
         self.model = QLineEdit("" if settings.model_path in BUNDLED_MODELS else settings.model_path)
         self.model.setPlaceholderText("an ONNX model file")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
+        model_file_tip = "The model file to use when 'Another model file…' is chosen above."
+        self.model.setToolTip(model_file_tip)
+        self.browse = QPushButton("Browse…")
+        self.browse.setToolTip("Choose a model file (.onnx)")
+        self.browse.clicked.connect(self._browse)
         row.addWidget(self.model, 1)
-        row.addWidget(browse)
+        row.addWidget(self.browse)
         self.model_row = model_row
-        form.addRow("Model file", model_row)
+        self._row(form, "Model file", model_row, model_file_tip)
         self.model_choice.currentIndexChanged.connect(self._model_choice_changed)
         chosen = settings.model_path or "default"
         self.model_choice.setCurrentIndex(self.model_choice.findData(chosen if chosen in BUNDLED_MODELS else OTHER_MODEL))
         self._model_choice_changed()
-        layout.addWidget(analysis)
 
-        display = QGroupBox("Display")
-        form = QFormLayout(display)
+        form = self._form(layout, "Display")
         self.high_contrast = QCheckBox("High contrast")
         self.high_contrast.setChecked(settings.high_contrast)
-        self.high_contrast.setToolTip("Brighter emotion colours in every view, and a black background "
-                                      "in the conversation aid: for bright rooms and low vision")
-        form.addRow("Colours", self.high_contrast)
-        self.follow = QDoubleSpinBox(decimals=1, minimum=0.5, maximum=60.0)
-        self.follow.setSuffix(" min")
+        self._row(form, "Colours", self.high_contrast,
+                  "Brighter emotion colours in every view, and a black background in the "
+                  "conversation aid: for bright rooms and low vision.")
+        self.follow = QDoubleSpinBox(decimals=1, minimum=0.5, maximum=60.0, suffix=" min")
         self.follow.setValue(settings.follow_minutes)
-        form.addRow("Live timeline shows the last", self.follow)
-        layout.addWidget(display)
+        self._row(form, "Live timeline shows the last", self.follow,
+                  "While listening, the timeline scrolls to show this much of the most recent "
+                  "audio. Fit (F) shows the whole session.")
 
-        aid = QGroupBox("Conversation aid")
-        form = QFormLayout(aid)
+        form = self._form(layout, "Conversation aid")
+        self.grouping = QComboBox()
+        for key in GROUPINGS:
+            self.grouping.addItem(GROUPING_WORDS.get(key, key), key)
+        self.grouping.setCurrentIndex(max(0, self.grouping.findData(settings.aid_grouping)))
+        self._row(form, "Show", self.grouping,
+                  "Each emotion by name, or only whether the voice sounds positive, neutral or "
+                  "negative (fewer, steadier words) with how calm or intense it sounds.")
+        self.dwell = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=30.0, singleStep=0.5, suffix=" s")
+        self.dwell.setValue(settings.aid_min_dwell_s)
+        self._row(form, "Hold a label at least", self.dwell,
+                  "Once shown, a word stays at least this long, so it does not flicker while "
+                  "someone speaks.")
+        self.hysteresis = QSpinBox(minimum=0, maximum=50, singleStep=5, suffix=" percentage points")
+        self.hysteresis.setValue(round(100 * settings.aid_hysteresis))
+        self._row(form, "Change only when clearly ahead by", self.hysteresis,
+                  "A new emotion replaces the shown one only when it is clearly ahead: more likely "
+                  "by at least this many percentage points. Higher changes less often.")
         self.large_text = QCheckBox("Large text")
         self.large_text.setChecked(settings.aid_large_text)
-        self.large_text.setToolTip("The word and the hints half as large again (a word is only "
-                                   "made smaller where it would not fit on the screen)")
-        form.addRow("Text", self.large_text)
-        self.show_percentages = QCheckBox("Show percentages")
-        self.show_percentages.setChecked(settings.aid_show_percentages)
-        self.show_percentages.setToolTip("Show how sure the model is, as a number, under the word. Off "
-                                         "by default: the number is a guess's, and invites reading too much into it")
-        form.addRow("Certainty", self.show_percentages)
+        self._row(form, "Text", self.large_text,
+                  "The word and the hints half as large again (a word is only made smaller where "
+                  "it would not fit on the screen).")
         self.intensity_bar = QCheckBox("Show a calm–intense bar")
         self.intensity_bar.setChecked(settings.aid_intensity_bar)
-        self.intensity_bar.setToolTip("A bar under the word: how calm or intense the voice sounds. "
-                                      "Always shown when emotions are grouped")
-        form.addRow("Intensity", self.intensity_bar)
-        self.grouping = QComboBox()
-        self.grouping.addItems(list(GROUPINGS))
-        self.grouping.setCurrentText(settings.aid_grouping)
-        self.grouping.setToolTip("'valence' shows positive / neutral / negative with a calm–intense bar")
-        form.addRow("Grouping", self.grouping)
-        self.dwell = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=30.0)
-        self.dwell.setSuffix(" s")
-        self.dwell.setValue(settings.aid_min_dwell_s)
-        form.addRow("Minimum dwell", self.dwell)
-        self.hysteresis = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05)
-        self.hysteresis.setValue(settings.aid_hysteresis)
-        form.addRow("Hysteresis", self.hysteresis)
-        layout.addWidget(aid)
+        self._row(form, "Intensity", self.intensity_bar,
+                  "A bar under the word: how calm or intense the voice sounds. Always shown when "
+                  "emotions are grouped.")
+        self.show_percentages = QCheckBox("Show percentages")
+        self.show_percentages.setChecked(settings.aid_show_percentages)
+        self._row(form, "Certainty", self.show_percentages,
+                  "Show how sure the model is, as a number, under the word. Off by default: the "
+                  "number is a guess's, and invites reading too much into it.")
 
+        self._align_label_columns()
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel
                                    | QDialogButtonBox.RestoreDefaults)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        buttons.button(QDialogButtonBox.RestoreDefaults).clicked.connect(self._defaults)
+        restore = buttons.button(QDialogButtonBox.RestoreDefaults)
+        restore.setToolTip("Put every setting back to how Moodline comes")
+        restore.clicked.connect(self._defaults)
         layout.addWidget(buttons)
 
+    # ---- building ----------------------------------------------------------------------
+    def _form(self, layout: QVBoxLayout, title: str) -> QFormLayout:
+        group = QGroupBox(title)
+        form = QFormLayout(group)
+        form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        form.setFormAlignment(Qt.AlignLeft | Qt.AlignTop)
+        form.setFieldGrowthPolicy(QFormLayout.ExpandingFieldsGrow)
+        layout.addWidget(group)
+        self._forms.append(form)
+        return form
+
+    @staticmethod
+    def _row(form: QFormLayout, label: str, field: QWidget, tooltip: str) -> None:
+        """A row of the form: the label, the field, and what it changes as both one's tooltip."""
+        field.setToolTip(tooltip)
+        form.addRow(label, field)
+        form.labelForField(field).setToolTip(tooltip)
+
+    def _align_label_columns(self) -> None:
+        # Each group's form sizes its own label column; one width for all lines the fields up.
+        labels = self.labels()
+        width = max(label.sizeHint().width() for label in labels)
+        for label in labels:
+            label.setMinimumWidth(width)
+            label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+
+    def labels(self) -> list[QLabel]:
+        """The labels of every row, in order (for tests and screenshots)."""
+        return [form.itemAt(row, QFormLayout.LabelRole).widget()
+                for form in self._forms for row in range(form.rowCount())]
+
+    # ---- behaviour ---------------------------------------------------------------------
     def _model_choice_changed(self) -> None:
         self.model_row.setEnabled(self.model_choice.currentData() == OTHER_MODEL)
 
@@ -130,7 +237,9 @@ class SettingsDialog(QDialog):
         return "" if choice == "default" else choice
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a model file", "", "ONNX models (*.onnx)")
+        given = Path(self.model.text().strip()).expanduser().parent if self.model.text().strip() else None
+        start = next((f for f in (given, self.model_folder) if f is not None and f.is_dir()), Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model file", str(start), "ONNX models (*.onnx)")
         if path:
             self.model.setText(path)
 
@@ -150,10 +259,10 @@ class SettingsDialog(QDialog):
         return replace(
             self._base, window_s=self.window.value(), hop_s=self.hop.value(),
             smoothing_windows=self.smoothing.value(), vad_aggressiveness=self.vad.currentIndex(),
-            unsure_threshold=self.unsure.value(), model_path=self._model_setting(),
+            unsure_threshold=self.unsure.value() / 100, model_path=self._model_setting(),
             high_contrast=self.high_contrast.isChecked(), follow_minutes=self.follow.value(),
-            aid_grouping=self.grouping.currentText(),
-            aid_min_dwell_s=self.dwell.value(), aid_hysteresis=self.hysteresis.value(),
+            aid_grouping=self.grouping.currentData(),
+            aid_min_dwell_s=self.dwell.value(), aid_hysteresis=self.hysteresis.value() / 100,
             aid_large_text=self.large_text.isChecked(),
             aid_show_percentages=self.show_percentages.isChecked(),
             aid_intensity_bar=self.intensity_bar.isChecked())

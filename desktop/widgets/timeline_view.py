@@ -22,13 +22,14 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QRectF, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QKeySequence, QPainter
-from PyQt5.QtWidgets import QAction, QHBoxLayout, QLabel, QMenu, QSizePolicy, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QAction, QLabel, QMenu, QSizePolicy, QVBoxLayout, QWidget
 
 from moodline.engine.timeline import TimelinePoint, format_clock
 
 from ..palette import Palette
 from ..readout import DEFAULT_UNSURE_THRESHOLD
 from ..series import Bands, EnvelopeLevels, GrowingEnvelope, TimelineSeries
+from .flow_layout import FlowLayout
 
 BACKGROUND = "#15181c"
 FOLLOW_LEAD_S = 2.0  # empty space kept right of the live edge
@@ -112,13 +113,16 @@ class BandsItem(pg.GraphicsObject):
 
 
 class LegendBar(QWidget):
-    """A row of coloured chips naming each emotion, and what faint and the speech band mean."""
+    """Coloured chips naming each emotion, and what faint and the speech band mean; the chips
+    wrap onto a second row in a narrow window rather than being cut."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._layout = QHBoxLayout(self)
+        self._layout = FlowLayout(self, spacing_px=14)
         self._layout.setContentsMargins(4, 0, 4, 0)
-        self._layout.setSpacing(14)
+        policy = self.sizePolicy()
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
 
     def set_labels(self, labels: Sequence[str], palette: Palette) -> None:
         while self._layout.count():
@@ -139,7 +143,6 @@ class LegendBar(QWidget):
             self._layout.addWidget(unsure)
         speech = QLabel(f'<span style="color:{SPEECH_COLOUR}; font-size:14pt">▬</span> speech')
         self._layout.addWidget(speech)
-        self._layout.addStretch(1)
 
 
 class TimelineView(QWidget):
@@ -505,6 +508,17 @@ class TimelineView(QWidget):
             return
         left = min(max(t_s - PAGE_LEAD * span, -0.01 * span), self.end_s + 0.01 * span - span)
         self.plot.setXRange(left, left + span, padding=0)
+
+    def reveal(self, t_s: float) -> None:
+        """Put the cursor at ``t_s`` and bring it into view at the present zoom (live, the view
+        stops following the live edge; Fit brings it back)."""
+        if self.live:
+            self.set_follow(False)
+        self.set_cursor(t_s)
+        x0, x1 = self.plot.viewRange()[0]
+        if not x0 <= t_s <= x1:
+            span = x1 - x0
+            self.plot.setXRange(t_s - PAGE_LEAD * span, t_s + (1 - PAGE_LEAD) * span, padding=0)
 
     @property
     def cursor_s(self) -> float | None:

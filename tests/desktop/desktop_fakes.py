@@ -83,4 +83,4 @@ class FakeInputs:
 
 def wait_idle(qtbot, window, timeout=20000):
     """Wait until the window has no job running (starting, stopping, analysing, ...)."""
-    qtbot.waitUntil(lambda: window.busy == "", timeout=timeout)
+    qtbot.waitUntil(lambda: not window.busy, timeout=timeout)

@@ -9,6 +9,8 @@ import pytest
 from PyQt5.QtCore import QMimeData, QPointF, Qt, QUrl
 from PyQt5.QtGui import QDropEvent
 
+from moodline.desktop.jobs import JobState
+
 from desktop_fakes import wait_idle
 
 
@@ -25,7 +27,7 @@ def umask(request):
 
 def test_an_open_asked_for_while_the_model_loads_waits_for_it(qtbot, make_window, conversation_wav):
     window = make_window(wait_model=False)
-    assert window.model is None and window.busy == "loading model"
+    assert window.model is None and JobState.LOADING_MODEL in window.jobs
     window.request_open(conversation_wav)
     assert window.recording is None and not window.ready
     assert window.status_session.text() == "Waiting for the model, then: open conversation.wav…"
@@ -62,7 +64,7 @@ def test_quitting_while_a_session_stops_waits_and_finishes_it(qtbot, window, inp
     qtbot.waitUntil(lambda: len(window.timeline_view.series) >= 4, timeout=10000)
     folder = window.live.folder
     window.stop()
-    assert window.busy == "stopping"
+    assert JobState.FINISHING in window.jobs
     assert window.close() is False  # deferred: the session's files are being finished
     assert "Finishing the session" in window.status_session.text()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=20000)

@@ -1,9 +1,14 @@
 """Settings and the remembered device survive a restart; the dialog edits every setting."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
-from moodline.desktop.settings import DesktopSettings
+from PyQt5.QtCore import QPoint, QSettings, Qt
+from PyQt5.QtWidgets import (QAbstractButton, QAbstractSpinBox, QComboBox, QDialogButtonBox,
+                             QLineEdit)
+
+from moodline.desktop.settings import DesktopSettings, load_settings
 from moodline.desktop.widgets.settings_dialog import SettingsDialog
 
 from desktop_fakes import OTHER_MIC, wait_idle
@@ -30,7 +35,7 @@ def test_the_dialog_reads_and_writes_every_field(qtbot):
     assert dialog.settings() == start  # nothing changed: the same settings come back
     dialog.hop.setValue(1.0)
     dialog.vad.setCurrentIndex(0)
-    dialog.grouping.setCurrentText("valence")
+    dialog.grouping.setCurrentIndex(dialog.grouping.findData("valence"))
     dialog.high_contrast.setChecked(True)
     dialog.show_percentages.setChecked(True)
     result = dialog.settings()
@@ -78,3 +83,66 @@ def test_a_shipped_model_is_found_by_name_in_the_window_and_the_command_line(qtb
     window = make_window(model=None, wait_model=False)
     window.settings = replace(window.settings, model_path="fast")
     assert window.model_file() == str(bundled_model_path("fast"))
+
+
+def test_the_dialog_speaks_plain_words(qtbot):
+    dialog = SettingsDialog(DesktopSettings())
+    qtbot.addWidget(dialog)
+    labels = [label.text() for label in dialog.labels()]
+    assert "Update every" in labels and "Hold a label at least" in labels
+    assert "Change only when clearly ahead by" in labels
+    assert dialog.hop.text() == "0.50 s" and dialog.dwell.text() == "2.0 s"
+    assert dialog.hysteresis.text() == "15 percentage points" and dialog.unsure.text() == "40 % sure"
+    shown = labels + [w.text() for w in dialog.findChildren(QAbstractSpinBox)] + \
+        [box.itemText(i) for box in dialog.findChildren(QComboBox) for i in range(box.count())]
+    for jargon in ("hop", "hysteresis", "dwell", "window", "vad", "valence"):
+        assert not any(jargon in text.lower() for text in shown), (jargon, shown)
+    counts = []
+    for n in range(1, 21):
+        dialog.smoothing.setValue(n)
+        counts.append(dialog.smoothing.text())
+    assert counts[0] == "1 reading (no averaging)" and counts[2] == "3 readings (1.5 s)"
+    assert not any(re.search(r"(^|\D)1 readings", text) for text in counts)
+    dialog.hop.setValue(0.25)  # the time the average spans follows the update interval
+    assert dialog.smoothing.text() == "20 readings (5 s)"
+
+
+def test_every_field_of_the_dialog_has_a_tooltip(qtbot):
+    dialog = SettingsDialog(DesktopSettings())
+    qtbot.addWidget(dialog)
+    inputs = [w for w in dialog.findChildren((QAbstractSpinBox, QComboBox, QLineEdit, QAbstractButton))
+              if not isinstance(w.parent(), (QAbstractSpinBox, QComboBox))  # a spin box's own editor
+              and not (isinstance(w.parent(), QDialogButtonBox)
+                       and dialog.findChild(QDialogButtonBox).buttonRole(w) != QDialogButtonBox.ResetRole)]
+    assert len(inputs) >= 16
+    missing = [w.objectName() or getattr(w, "text", lambda: type(w).__name__)() for w in inputs
+               if not w.toolTip().strip()]
+    assert missing == []
+    assert all(label.toolTip() for label in dialog.labels())  # the words beside them explain too
+
+
+def test_the_forms_line_up(qtbot):
+    dialog = SettingsDialog(DesktopSettings())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    labels = dialog.labels()
+    assert len(labels) >= 14
+    rights = {label.mapTo(dialog, QPoint(label.width(), 0)).x() for label in labels}
+    fields = {field.mapTo(dialog, QPoint(0, 0)).x()
+              for field in (dialog.hop, dialog.window, dialog.vad, dialog.model_row, dialog.high_contrast,
+                            dialog.follow, dialog.grouping, dialog.dwell, dialog.hysteresis, dialog.large_text)}
+    assert len(rights) == 1 and len(fields) == 1, (rights, fields)
+    assert all(label.alignment() & Qt.AlignRight for label in labels)
+
+
+def test_a_settings_file_from_before_reads_the_same(tmp_path):
+    # Written by the previous version (keys unchanged since): the dialog shows new words only.
+    ini = tmp_path / "old.ini"
+    ini.write_text("[settings]\nhop_s=0.25\nsmoothing_windows=3\nunsure_threshold=0.55\n"
+                   "aid_min_dwell_s=3.5\naid_hysteresis=0.2\naid_grouping=valence\nhigh_contrast=true\n")
+    loaded = load_settings(QSettings(str(ini), QSettings.IniFormat))
+    assert (loaded.hop_s, loaded.smoothing_windows, loaded.unsure_threshold, loaded.aid_min_dwell_s,
+            loaded.aid_hysteresis, loaded.aid_grouping, loaded.high_contrast) == \
+        (0.25, 3, 0.55, 3.5, 0.2, "valence", True)
+    assert SettingsDialog(loaded).settings() == loaded

@@ -114,7 +114,8 @@ def test_start_and_aid_from_start_up_then_a_signal_finishes_the_session(pulse, t
             app.kill()
     assert code == 0, err
     shown = json.loads((tmp_path / "shown.json").read_text())
-    assert shown["folder"] == str(folder) and shown["file"] == "input: pulse"
+    # --device pulse: the server's default source, by its name (the null sink's monitor)
+    assert shown["folder"] == str(folder) and shown["file"] == "input: Monitor of Null Output"
     assert any(p["is_speech"] for p in shown["timeline"])
     assert shown["aid"].lower() in shown["labels"]  # the aid view shows the heard emotion
     saved = json.loads((folder / TIMELINE_FILE).read_text())  # the session was finished

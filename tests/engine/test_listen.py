@@ -96,7 +96,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_timeline(pulse, model_path, conversa
 
 def test_devices_lists_pulseaudio(pulse, capsys):
     assert cli.main(["devices"]) == 0
-    assert "pulse" in capsys.readouterr().out
+    assert "Monitor of Null Output  (PulseAudio" in capsys.readouterr().out  # the server's name for it
 
 
 def test_no_input_device_is_a_clear_error(monkeypatch, capsys, model_path):
