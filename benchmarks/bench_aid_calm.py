@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from moodline.desktop.readout import LabelStabilizer, Pause
+from moodline.engine.readout import LabelStabilizer, Pause
 from moodline.desktop.settings import DesktopSettings
 from moodline.engine.analysis import analyze_file
 from moodline.engine.audio import load_audio

@@ -23,6 +23,7 @@ from PyQt5.QtWidgets import (QAction, QFileDialog, QHBoxLayout, QLabel, QMainWin
 
 from moodline.engine.errors import MoodlineError
 from moodline.engine.model import CUDA, EmotionModel, resolve_model
+from moodline.engine.readout import LISTENING, NO_SPEECH, Readout, readout_for
 from moodline.engine.session import (Recording, default_sessions_dir, export_wav, open_session,
                                      save_as_session, save_session_copy, session_folder_of)
 from moodline.engine.timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
@@ -32,12 +33,11 @@ from .jobs import BLOCKING_JOBS, SESSION_JOBS, JobState
 from .live import LiveSession, SourceFactory, microphone
 from .places import DialogKind, Places
 from .player import AudioPlayer
-from .readout import LISTENING, NO_SPEECH, Readout, readout_for
 from .recording import analyze_recording, waveform_envelope
-from .series import TimelineSeries
+from .series import GrowingEnvelope, TimelineSeries
 from .settings import DesktopSettings, load_settings, make_store_private, save_settings
 from .widgets.aid_view import ConversationAidView
-from .widgets.banner import MessageBanner
+from .widgets.banner import MessageBanner, Topic
 from .widgets.device_picker import DevicePicker
 from .widgets.emotion_panel import EmotionPanel
 from .widgets.icons import app_icon
@@ -50,7 +50,6 @@ from .widgets.timeline_view import TimelineView
 from .workers import Task, run_task
 
 FRAME_MS = 33  # the frame timer: ~30 redraws per second at most
-LEVEL_WINDOW_S = 0.05  # the level meter shows the RMS of the newest 50 ms
 MIN_WINDOW_PX = (720, 480)  # a small laptop screen with room to spare; the legend wraps below ~1100
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.aac *.opus *.aif *.aiff);;All files (*)"
 LIVE_SUMMARY_S = 1.0  # live, the summary and the segments list catch up at most this often
@@ -102,7 +101,7 @@ def load_model(path: str) -> EmotionModel:
     return EmotionModel(path)
 
 
-def prepare(recording: Recording) -> tuple[Recording, TimelineSeries, tuple]:
+def prepare(recording: Recording) -> tuple[Recording, TimelineSeries, GrowingEnvelope | None]:
     """What the view needs to draw a whole recording, computed off the GUI thread."""
     series = TimelineSeries(recording.timeline.labels)
     series.extend(recording.timeline.points)
@@ -334,11 +333,11 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(self.recording is not None and not in_session)
 
     # ---- messages --------------------------------------------------------------------
-    def show_error(self, text: str, actions=()) -> None:
-        self.banner.show_message(text, "error", actions)
+    def show_error(self, topic: Topic, text: str, actions=()) -> None:
+        self.banner.show_message(topic, text, "error", actions)
 
-    def show_info(self, text: str, actions=()) -> None:
-        self.banner.show_message(text, "info", actions)
+    def show_info(self, topic: Topic, text: str, actions=()) -> None:
+        self.banner.show_message(topic, text, "info", actions)
 
     # ---- model -----------------------------------------------------------------------
     def model_file(self) -> str:
@@ -357,8 +356,7 @@ class MainWindow(QMainWindow):
     def _model_loaded(self, model: EmotionModel) -> None:
         self.model = model
         self.jobs &= ~JobState.LOADING_MODEL
-        if self.banner.kind == "error" and "model" in self.banner.text().lower():
-            self.banner.clear()
+        self.banner.clear(Topic.MODEL)
         self.status_model.setText(f"model: {model.path.name}")
         self.status_model.setToolTip(str(model.path))
         self.status_provider.setText("GPU (CUDA)" if model.provider == CUDA else "CPU")
@@ -368,7 +366,7 @@ class MainWindow(QMainWindow):
     def _model_failed(self, message: str) -> None:
         self.jobs &= ~JobState.LOADING_MODEL
         self.status_model.setText("model: none")
-        self.show_error(f"The emotion model could not be loaded: {message}. "
+        self.show_error(Topic.MODEL, f"The emotion model could not be loaded: {message}. "
                         "Choose another model file to go on.",
                         [("Choose model…", self.choose_model_dialog)])
         self.update_actions()
@@ -397,8 +395,7 @@ class MainWindow(QMainWindow):
         if not devices:
             self._devices_failed("no input device found")
             return
-        if self.banner.kind == "error" and "input device" in self.banner.text():
-            self.banner.clear()
+        self.banner.clear(Topic.DEVICE)
         self.status_device.setText(f"input: {self.devices.current_name()}")
         self.update_actions()
         self.run_queued()
@@ -407,7 +404,7 @@ class MainWindow(QMainWindow):
         self.jobs &= ~JobState.SCANNING
         self.devices.set_devices([], None)
         self.status_device.setText("input: none")
-        self.show_error(f"No audio input device is available ({message}). Connect a microphone "
+        self.show_error(Topic.DEVICE, f"No audio input device is available ({message}). Connect a microphone "
                         "and look again; you can still open recordings.",
                         [("Look again", self.refresh_devices)])
         self.update_actions()
@@ -493,7 +490,7 @@ class MainWindow(QMainWindow):
         self.timeline_view.stop_live()
         self.panel.show_idle(f"Could not start: {message}")  # not "waiting for speech": nothing runs
         self.status_session.setText("Not listening")
-        self.show_error(f"Could not start listening: {message}. Choose another input device.",
+        self.show_error(Topic.DEVICE, f"Could not start listening: {message}. Choose another input device.",
                         [("Look again", self.refresh_devices)])
         self.update_actions()
         if self._close_when_idle:
@@ -535,7 +532,7 @@ class MainWindow(QMainWindow):
         def failed(message: str) -> None:
             self.jobs &= ~JobState.FINISHING
             self.live = None
-            self.show_error(f"The session could not be finished: {message}")
+            self.show_error(Topic.SESSION, f"The session could not be finished: {message}")
             self.update_actions()
             if self._close_when_idle:
                 self.close()
@@ -546,7 +543,7 @@ class MainWindow(QMainWindow):
     def _live_broke(self, problem: str) -> None:
         folder = self.live.folder
         self._finish_live()
-        self.show_error(f"{problem} What was recorded so far is kept (in {folder}). "
+        self.show_error(Topic.DEVICE, f"{problem} What was recorded so far is kept (in {folder}). "
                         "Choose an input device and press Start to go on.",
                         [("Look for devices", self.refresh_devices)])
         self.panel.show_idle("Stopped — the input went away")
@@ -561,9 +558,7 @@ class MainWindow(QMainWindow):
                 self.timeline_view.add_audio(np.zeros(first - self._ring_pos, dtype=np.float32))
             self._ring_pos = first + len(samples)
             self.timeline_view.add_audio(samples)
-            if len(samples):
-                newest = samples[-max(1, round(LEVEL_WINDOW_S * live.source.sample_rate_hz)):]
-                self.level.set_rms(float(np.sqrt(np.mean(newest * newest))))
+            self.level.add_samples(samples, live.source.sample_rate_hz)
             self.status_dropped.setText(f"dropped audio: {live.dropped_s:.1f} s")
             problem = live.problem()
             if problem:
@@ -650,7 +645,8 @@ class MainWindow(QMainWindow):
         if not path.exists():
             self.places.remove_recent(path)
             self.fill_recent_menu()
-            self.show_info(f"{path.name} is no longer there ({path.parent}); it was taken off the Recent list.")
+            self.show_info(Topic.RECORDING, f"{path.name} is no longer there ({path.parent}); "
+                           "it was taken off the Recent list.")
             return
         self.open_path(path)
 
@@ -660,7 +656,7 @@ class MainWindow(QMainWindow):
             self.request_open(path)  # opens once the model is there
             return
         if self.jobs & (SESSION_JOBS | BLOCKING_JOBS):
-            self.show_info("Stop listening (or wait for the current job) before opening a recording.")
+            self.show_info(Topic.RECORDING, "Stop listening (or wait for the current job) before opening a recording.")
             return
         self.player.stop()
         folder = session_folder_of(path)
@@ -672,7 +668,7 @@ class MainWindow(QMainWindow):
                      on_done=self._recording_ready, on_failed=self._open_failed)
             return
         if self.model is None:
-            self.show_error("No emotion model is loaded, so recordings cannot be analysed.",
+            self.show_error(Topic.MODEL, "No emotion model is loaded, so recordings cannot be analysed.",
                             [("Choose model…", self.choose_model_dialog)])
             return
         self.jobs |= JobState.ANALYSING
@@ -712,7 +708,7 @@ class MainWindow(QMainWindow):
     def _open_failed(self, message: str) -> None:
         self._analysis_done()
         self.status_session.setText("")
-        self.show_error(f"Could not open the recording: {message}")
+        self.show_error(Topic.RECORDING, f"Could not open the recording: {message}")
         self.update_actions()
 
     def _recording_ready(self, prepared) -> None:
@@ -755,7 +751,7 @@ class MainWindow(QMainWindow):
         try:
             self.player.play(rec.audio, rec.sample_rate_hz, t_s)
         except MoodlineError as exc:
-            self.show_error(str(exc))
+            self.show_error(Topic.PLAYBACK, str(exc))
         self._follow_playback(t_s)
         self.update_actions()
 
@@ -774,7 +770,7 @@ class MainWindow(QMainWindow):
                 cursor = self.timeline_view.cursor_s
                 self.play_from(0.0 if cursor is None or cursor >= rec.duration_s - 0.1 else cursor)
         except MoodlineError as exc:
-            self.show_error(str(exc))
+            self.show_error(Topic.PLAYBACK, str(exc))
         self.update_actions()
 
     def play_segment(self, t_s: float) -> None:
@@ -869,7 +865,7 @@ class MainWindow(QMainWindow):
             self.export(path, kind)
             self.status_session.setText(f"Exported {path}")
         except (MoodlineError, OSError) as exc:
-            self.show_error(f"Export failed: {exc}")
+            self.show_error(Topic.EXPORT, f"Export failed: {exc}")
 
     def export_view(self, path: str | os.PathLike) -> Path:
         """A figure (PNG or SVG, by the name's ending) of what the timeline shows now."""
@@ -893,7 +889,7 @@ class MainWindow(QMainWindow):
             self.export_view(path)
             self.status_session.setText(f"Exported {path}")
         except (MoodlineError, OSError) as exc:
-            self.show_error(f"Export failed: {exc}")
+            self.show_error(Topic.EXPORT, f"Export failed: {exc}")
 
     def save_session(self, folder: str | os.PathLike) -> Path:
         """Save the shown recording as a session folder that reopens with audio and timeline."""
@@ -912,7 +908,7 @@ class MainWindow(QMainWindow):
             try:
                 folder = self.save_session(path)
             except (MoodlineError, OSError) as exc:
-                self.show_error(f"Saving failed: {exc}")
+                self.show_error(Topic.EXPORT, f"Saving failed: {exc}")
                 return
             self.status_session.setText(f"Session saved in {folder}")
             self.remember_recent(folder)
@@ -945,7 +941,7 @@ class MainWindow(QMainWindow):
             if not self.jobs & (JobState.STARTING | JobState.FINISHING | JobState.ANALYSING | JobState.OPENING):
                 self.reload_model()
         if self.live is not None and new.analysis() != old.analysis():
-            self.show_info("The new analysis settings apply from the next Start.")
+            self.show_info(Topic.SETTINGS, "The new analysis settings apply from the next Start.")
 
     # ---- conversation aid ------------------------------------------------------------
     def toggle_aid(self) -> None:
@@ -995,7 +991,7 @@ class MainWindow(QMainWindow):
                 self.recording = self.live.stop()
                 self.status_session.setText(f"Session saved in {self.recording.folder}")
             except Exception as exc:  # what reached the disk stays readable
-                self.show_error(f"The session could not be finished: {exc}")
+                self.show_error(Topic.SESSION, f"The session could not be finished: {exc}")
             self.live = None
             self.jobs &= ~JobState.LISTENING
         self.closing.emit()

@@ -17,6 +17,8 @@ from moodline.engine.audio import audio_duration_s, to_int16
 from moodline.engine.model import EmotionModel
 from moodline.engine.session import Recording
 
+from .series import GrowingEnvelope
+
 WAVEFORM_BUCKETS_PER_S = 50  # resolution of the waveform strip
 
 
@@ -25,17 +27,14 @@ class Cancelled(Exception):
 
 
 def waveform_envelope(audio: np.ndarray, sample_rate_hz: int,
-                      buckets_per_s: int = WAVEFORM_BUCKETS_PER_S) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(bucket centre times s, minima, maxima) of ``audio`` scaled to -1…1, for drawing."""
-    size = max(1, sample_rate_hz // buckets_per_s)
-    n = len(audio) // size
+                      buckets_per_s: int = WAVEFORM_BUCKETS_PER_S) -> GrowingEnvelope:
+    """The waveform of ``audio`` scaled to -1…1, ready to draw at any zoom (built off the GUI thread)."""
+    envelope = GrowingEnvelope(sample_rate_hz, buckets_per_s)
     scale = 32768.0 if audio.dtype == np.int16 else 1.0
-    if n == 0:
-        empty = np.zeros(0, dtype=np.float32)
-        return empty, empty, empty
-    frames = audio[:n * size].reshape(n, size)
-    times = (np.arange(n, dtype=np.float64) + 0.5) * size / sample_rate_hz
-    return times, frames.min(axis=1) / scale, frames.max(axis=1) / scale
+    minute = 60 * sample_rate_hz  # a float copy of a whole hour would take ~230 MB: a minute at a time
+    for start in range(0, len(audio), minute):
+        envelope.append(audio[start:start + minute].astype(np.float32) / scale)
+    return envelope
 
 
 def analyze_recording(

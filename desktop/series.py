@@ -275,49 +275,99 @@ class TimelineSeries:
 
 
 class GrowingEnvelope:
-    """A waveform envelope (min/max per bucket) built up from audio as it arrives."""
+    """A waveform envelope built up from audio as it arrives, kept at every resolution a view
+    may need, so that drawing it costs the same after a minute and after an hour.
+
+    Level 0 holds the minimum and maximum of each bucket of :attr:`bucket` samples; each level
+    above merges pairs of buckets of the one below. Appending audio adds its new level-0
+    buckets and, above them, one bucket per pair they complete: under two buckets in all per
+    new level-0 bucket on average, whatever the length so far (nothing is ever rebuilt).
+    A view (:meth:`columns`) takes the level with about one bucket per pixel and folds those
+    into its pixels by min and max, so no peak vanishes between pixels.
+    """
 
     def __init__(self, sample_rate_hz: int, buckets_per_s: int = 50) -> None:
         self.sample_rate_hz = sample_rate_hz
-        self.bucket = max(1, sample_rate_hz // buckets_per_s)
-        self._rest = np.zeros(0, dtype=np.float32)
-        self._mins, self._maxs = _Growing(dtype=np.float32), _Growing(dtype=np.float32)
+        self.bucket = max(1, sample_rate_hz // buckets_per_s)  # samples per level-0 bucket
+        self._rest = np.zeros(0, dtype=np.float32)  # samples short of a whole bucket
+        self._levels: list[tuple[_Growing, _Growing]] = []
 
     def append(self, samples: np.ndarray) -> None:
+        """Add audio (float, -1…1) that follows what came before."""
         data = np.concatenate([self._rest, samples]) if len(self._rest) else samples
         n = len(data) // self.bucket
         if n:
             frames = data[:n * self.bucket].reshape(n, self.bucket)
-            self._mins.append(frames.min(axis=1))
-            self._maxs.append(frames.max(axis=1))
-        self._rest = data[n * self.bucket:].copy()
+            self._add(0, frames.min(axis=1), frames.max(axis=1))
+        self._rest = np.array(data[n * self.bucket:], dtype=np.float32)
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n = self._mins.n
-        times = (np.arange(n) + 0.5) * self.bucket / self.sample_rate_hz
-        return times, self._mins.view, self._maxs.view
+    def _add(self, level: int, mins: np.ndarray, maxs: np.ndarray) -> None:
+        """Append buckets to ``level`` and merge the pairs they complete into the levels above."""
+        while len(mins):
+            if level == len(self._levels):
+                self._levels.append((_Growing(dtype=np.float32), _Growing(dtype=np.float32)))
+            lows, highs = self._levels[level]
+            merged_before = lows.n // 2
+            lows.append(mins)
+            highs.append(maxs)
+            merged_after = lows.n // 2
+            pairs = slice(2 * merged_before, 2 * merged_after)
+            mins = lows.view[pairs].reshape(-1, 2).min(axis=1)
+            maxs = highs.view[pairs].reshape(-1, 2).max(axis=1)
+            level += 1
 
+    @property
+    def levels(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(minima, maxima) per level, finest first; level ``k``'s buckets are ``2**k`` level-0 buckets."""
+        return [(lows.view, highs.view) for lows, highs in self._levels]
 
-class EnvelopeLevels:
-    """A waveform envelope at several resolutions, so a view never draws more buckets than
-    it has pixels for (each level merges ``FACTOR`` buckets of the one below)."""
+    @property
+    def bucket_s(self) -> float:
+        return self.bucket / self.sample_rate_hz
 
-    FACTOR = 8
+    @property
+    def duration_s(self) -> float:
+        """Where the envelope ends: the end of its last whole bucket."""
+        return (self._levels[0][0].n if self._levels else 0) * self.bucket_s
 
-    def __init__(self, times: np.ndarray, mins: np.ndarray, maxs: np.ndarray) -> None:
-        self.levels = [(times, mins, maxs)]
-        while len(self.levels[-1][0]) > 2000:
-            t, lo, hi = self.levels[-1]
-            n = len(t) // self.FACTOR
-            k = self.FACTOR
-            self.levels.append((t[:n * k].reshape(n, k).mean(axis=1),
-                                lo[:n * k].reshape(n, k).min(axis=1), hi[:n * k].reshape(n, k).max(axis=1)))
-
-    def visible(self, x0: float, x1: float, max_buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The finest level with at most ``max_buckets`` buckets in ``[x0, x1]``, cut to it."""
-        for t, lo, hi in self.levels:
-            i, j = np.searchsorted(t, [x0, x1])
-            if j - i <= max_buckets or (t is self.levels[-1][0]):
-                i, j = max(0, i - 1), min(len(t), j + 1)
-                return t[i:j], lo[i:j], hi[i:j]
-        raise AssertionError("unreachable")
+    def columns(self, x0: float, x1: float, pixels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(starts_s, ends_s, minima, maxima) of the audio in ``[x0, x1]`` drawn ``pixels`` wide:
+        at most one column per pixel, each the minimum and maximum of all the audio in its
+        span. The columns follow one another without gaps, so every sample is in one."""
+        empty = np.zeros(0)
+        if not self._levels or x1 <= x0 or pixels < 1:
+            return empty, empty, empty.astype(np.float32), empty.astype(np.float32)
+        pixel_s = (x1 - x0) / pixels
+        # The coarsest level whose buckets are no wider than a pixel (cost: about 2 buckets a pixel).
+        level = int(np.clip(np.floor(np.log2(max(pixel_s / self.bucket_s, 1.0))), 0, len(self._levels) - 1))
+        size = 1 << level  # level-0 buckets per bucket of this level
+        lows, highs = self.levels[level]
+        first = max(0, int(np.floor(x0 / (self.bucket_s * size))))
+        last = min(len(lows), int(np.ceil(x1 / (self.bucket_s * size))))  # exclusive
+        starts = [np.arange(first, max(first, last)) * size]
+        sizes = [np.full(max(0, last - first), size)]
+        mins, maxs = [lows[first:last]], [highs[first:last]]
+        # The newest audio is not merged up to this level yet: at most one bucket of each finer level.
+        covered = len(lows) * size
+        if x1 > covered * self.bucket_s:
+            for finer in range(level - 1, -1, -1):
+                lows_f, highs_f = self.levels[finer]
+                k = covered >> finer
+                if k == len(lows_f):
+                    continue
+                if x0 < (covered + (1 << finer)) * self.bucket_s and covered * self.bucket_s < x1:
+                    starts.append(np.array([covered]))
+                    sizes.append(np.array([1 << finer]))
+                    mins.append(lows_f[k:k + 1])
+                    maxs.append(highs_f[k:k + 1])
+                covered += 1 << finer
+        start, width = np.concatenate(starts), np.concatenate(sizes)
+        lo, hi = np.concatenate(mins), np.concatenate(maxs)
+        if len(start) == 0:
+            return empty, empty, lo, hi
+        # Fold the buckets into pixels by their centres (they are no wider than a pixel).
+        pixel = np.clip(((start + width / 2) * self.bucket_s - x0) // pixel_s, 0, pixels - 1)
+        begin = np.flatnonzero(np.r_[True, pixel[1:] != pixel[:-1]])
+        end = np.r_[begin[1:], len(start)] - 1
+        return (start[begin] * self.bucket_s, (start[end] + width[end]) * self.bucket_s,
+                np.minimum.reduceat(lo, begin), np.maximum.reduceat(hi, begin))

@@ -13,9 +13,9 @@ from pathlib import Path
 from moodline.engine.analysis import AnalysisSettings
 from moodline.engine.errors import MoodlineError
 from moodline.engine.fileio import PRIVATE_FILE_MODE, create_private_file, make_private_dir
+from moodline.engine.readout import StabilizerSettings
 
 from .palette import Palette
-from .readout import DEFAULT_UNSURE_THRESHOLD, StabilizerSettings
 
 ORGANIZATION, APPLICATION = "Moodline", "Moodline"
 
@@ -29,19 +29,23 @@ class AidDisplay:
     large_text: bool = False
 
 
+# The window starts from the engine's defaults, as `moodline analyze` and `listen` do.
+_ANALYSIS, _STABILIZER = AnalysisSettings(), StabilizerSettings()
+
+
 @dataclass(frozen=True)
 class DesktopSettings:
-    window_s: float = 0.0  # 0 = the model's own window
-    hop_s: float = 0.5
-    smoothing_windows: int = 1
-    vad_aggressiveness: int = 3  # voice-activity sensitivity: 0 hears most as speech … 3 strictest
-    unsure_threshold: float = DEFAULT_UNSURE_THRESHOLD
+    window_s: float = _ANALYSIS.window_s or 0.0  # 0 = the model's own window
+    hop_s: float = _ANALYSIS.hop_s
+    smoothing_windows: int = _ANALYSIS.smoothing_windows
+    vad_aggressiveness: int = _ANALYSIS.vad_aggressiveness  # 0 hears most as speech … 3 strictest
+    unsure_threshold: float = _STABILIZER.unsure_threshold
     model_path: str = ""  # "" = the shipped default model; "fast" = the shipped fast one; else a file
     high_contrast: bool = False  # brighter colours in every view, a black conversation aid
     follow_minutes: float = 2.0  # the live timeline shows the last N minutes
-    aid_grouping: str = "none"  # "none" or "valence"
-    aid_min_dwell_s: float = 2.0
-    aid_hysteresis: float = 0.15
+    aid_grouping: str = _STABILIZER.grouping  # "none" or "valence"
+    aid_min_dwell_s: float = _STABILIZER.min_dwell_s
+    aid_hysteresis: float = _STABILIZER.hysteresis
     aid_show_percentages: bool = AidDisplay.show_percentages
     aid_intensity_bar: bool = AidDisplay.intensity_bar
     aid_large_text: bool = AidDisplay.large_text

@@ -24,6 +24,7 @@ from .audio import audio_duration_s, find_audio_files
 from .errors import AudioError, MoodlineError
 from .fileio import atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
+from .readout import EMOTION, LISTENING, UNSURE, LabelStabilizer, Pause, Readout, StabilizerSettings
 from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
 
 EXIT_OK, EXIT_FAILED = 0, 2
@@ -31,6 +32,9 @@ MODEL_HELP = ("a shipped model by name or an ONNX model file (default: default);
               + "; ".join(f"{name}, {what}" for name, what in BUNDLED_MODELS.items()))
 SUMMARY_FILE = "summary.csv"  # analyze --out: one row per analysed file, kept across runs
 COMMANDS = ("analyze", "listen", "devices", "info")  # what main() runs
+# The options' defaults are the engine's own: the window's settings start from the same ones.
+DEFAULT_ANALYSIS = AnalysisSettings()
+DEFAULT_STABILIZER = StabilizerSettings()
 
 
 def _load_model(spec: str | None, offline: bool = False) -> EmotionModel:
@@ -43,6 +47,10 @@ def _load_model(spec: str | None, offline: bool = False) -> EmotionModel:
 def _settings(args: argparse.Namespace) -> AnalysisSettings:
     return AnalysisSettings(window_s=args.window, hop_s=args.hop, smoothing_windows=args.smooth,
                             vad_aggressiveness=args.vad).check()
+
+
+def _stabilizer_settings(args: argparse.Namespace) -> StabilizerSettings:
+    return StabilizerSettings(min_dwell_s=args.hold, unsure_threshold=args.unsure).check()
 
 
 # ---- analyze ----------------------------------------------------------------------------
@@ -330,6 +338,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     with _StopSignals() as stop:
         model = _load_model(args.model)
         settings = _settings(args)
+        line = _LiveLine(LabelStabilizer(_stabilizer_settings(args)), live=sys.stdout.isatty())
         if stop.requested is not None:  # ended while the model loaded: nothing to keep
             return EXIT_OK
         out = Path(args.out) if args.out else None
@@ -339,11 +348,10 @@ def cmd_listen(args: argparse.Namespace) -> int:
         if timeline_file is not None:
             _check_timeline_file(timeline_file)
         created = prepare_session_dir(folder) if folder is not None else False
-        live = sys.stdout.isatty()
         try:
             mic = MicrophoneSource(device=args.device, preferred_rate_hz=model.info.sample_rate_hz)
             session = ListeningSession(model, settings, mic, folder)
-            session.subscribe(lambda point: _show_point(point, live))
+            session.subscribe(line.show)
             session.start()
         except BaseException:
             if created:
@@ -371,7 +379,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
             if timeline_file is not None:
                 timeline.save(timeline_file, file=session.source_name)
     try:
-        if live:
+        if line.live:
             print()
         if timeline_file is not None:
             _tell(f"Timeline written to {timeline_file}")
@@ -405,19 +413,41 @@ def _remove_if_empty(folder: Path) -> None:
         pass
 
 
-def _show_point(point: TimelinePoint, live: bool) -> None:
-    if point.is_speech:
-        bar = "█" * round(point.confidence * 20)
-        text = f"{format_clock(point.end_s):>8}  {point.label:<10} {point.confidence:4.2f} {bar}"
-    else:
-        text = f"{format_clock(point.end_s):>8}  (no speech)"
-    try:
-        if live:
-            print("\r" + text.ljust(60), end="", flush=True)
-        else:
-            print(text, flush=True)
-    except OSError:  # the terminal went away (SIGHUP) or stdout was closed: keep recording
-        pass
+class _LiveLine:
+    """What ``listen`` prints as each window is judged: the same calm readout the conversation
+    aid shows (an emotion held for a minimum time, "unsure" rather than a doubtful label, the
+    last emotion held through a pause), not the raw label of each window, which can flip every
+    hop. The raw labels are what the timeline files record. On a terminal one line is
+    rewritten in place; otherwise each window adds a line.
+    """
+
+    def __init__(self, stabilizer: LabelStabilizer, live: bool) -> None:
+        self.stabilizer = stabilizer
+        self.live = live
+
+    def show(self, point: TimelinePoint) -> None:
+        """Print the readout after ``point`` (called on the engine's thread, in time order)."""
+        text = f"{format_clock(point.end_s):>8}  {_readout_text(self.stabilizer.update(point))}"
+        try:
+            if self.live:
+                print("\r" + text.ljust(60), end="", flush=True)
+            else:
+                print(text, flush=True)
+        except OSError:  # the terminal went away (SIGHUP) or stdout was closed: keep recording
+            pass
+
+
+def _readout_text(readout: Readout) -> str:
+    """One readout in words for the terminal, e.g. ``angry      0.72 ██████████████``."""
+    if readout.state == LISTENING:
+        return "(listening)"
+    if readout.state == EMOTION:
+        text = f"{readout.label:<10} {readout.confidence:4.2f} {'█' * round(readout.confidence * 20)}"
+    elif readout.state == UNSURE:
+        text = f"{'unsure':<10} (best guess {readout.best_guess}, {readout.confidence:.2f})"
+    else:  # NO_SPEECH: the stabiliser holds through pauses instead; kept for completeness
+        text = "(no speech)"
+    return text + ("  (paused)" if readout.pause == Pause.PAUSED else "")
 
 
 # ---- devices, info ----------------------------------------------------------------------
@@ -485,12 +515,16 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
 
     def analysis_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", metavar="NAME|FILE", help=MODEL_HELP)
-        p.add_argument("--window", type=float, metavar="S", help="window length in seconds (default: the model's)")
-        p.add_argument("--hop", type=float, default=0.5, metavar="S", help="seconds between windows (default 0.5)")
-        p.add_argument("--smooth", type=int, default=1, metavar="N",
-                       help="average the last N speech windows (default 1: no smoothing)")
-        p.add_argument("--vad", type=int, default=3, choices=range(4), metavar="0-3",
-                       help="voice-activity strictness, 0 lenient … 3 strict (default 3)")
+        p.add_argument("--window", type=float, default=DEFAULT_ANALYSIS.window_s, metavar="S",
+                       help="window length in seconds (default: the model's)")
+        p.add_argument("--hop", type=float, default=DEFAULT_ANALYSIS.hop_s, metavar="S",
+                       help=f"seconds between windows (default {DEFAULT_ANALYSIS.hop_s:g})")
+        p.add_argument("--smooth", type=int, default=DEFAULT_ANALYSIS.smoothing_windows, metavar="N",
+                       help=f"average the last N speech windows (default {DEFAULT_ANALYSIS.smoothing_windows}; "
+                       "1 is no smoothing)")
+        p.add_argument("--vad", type=int, default=DEFAULT_ANALYSIS.vad_aggressiveness, choices=range(4),
+                       metavar="0-3", help="voice-activity strictness, 0 lenient … 3 strict "
+                       f"(default {DEFAULT_ANALYSIS.vad_aggressiveness})")
 
     p = sub.add_parser("analyze", help="analyse audio files or folders")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders (searched recursively)")
@@ -515,6 +549,12 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
                    "audio.wav and timeline.jsonl written as they go, timeline.json at the end; "
                    "or, for a name ending in .csv or .json, only write the timeline there at the end")
     analysis_options(p)
+    p.add_argument("--hold", type=float, default=DEFAULT_STABILIZER.min_dwell_s, metavar="S",
+                   help="show an emotion at least S seconds before another replaces it "
+                   f"(default {DEFAULT_STABILIZER.min_dwell_s:g}); the timeline keeps every window's own label")
+    p.add_argument("--unsure", type=float, default=DEFAULT_STABILIZER.unsure_threshold, metavar="P",
+                   help="show 'unsure' when the best emotion's probability is below P "
+                   f"(default {DEFAULT_STABILIZER.unsure_threshold:g})")
     p.set_defaults(run=cmd_listen)
 
     p = sub.add_parser("devices", help="list audio input devices")

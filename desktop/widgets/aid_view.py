@@ -17,11 +17,11 @@ from PyQt5.QtCore import QPropertyAnimation, Qt, pyqtSignal
 from PyQt5.QtGui import QFont, QFontMetrics
 from PyQt5.QtWidgets import QGraphicsOpacityEffect, QLabel, QVBoxLayout, QWidget
 
+from moodline.engine.readout import (EMOTION, GROUP_ORDER, INTENSITY, LISTENING, UNSURE, LabelStabilizer, Pause,
+                                     Readout, StabilizerSettings)
 from moodline.engine.timeline import TimelinePoint
 
 from ..palette import Palette
-from ..readout import (EMOTION, GROUP_ORDER, INTENSITY, LISTENING, UNSURE, LabelStabilizer, Pause,
-                       Readout, StabilizerSettings)
 from ..settings import AidDisplay
 from .bar import FractionBar
 from .icons import svg_pixmap

@@ -9,10 +9,10 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QFont, QFontMetrics
 from PyQt5.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout
 
+from moodline.engine.readout import EMOTION, NO_SPEECH, UNSURE, Readout
 from moodline.engine.timeline import Summary, format_clock
 
 from ..palette import Palette
-from ..readout import EMOTION, NO_SPEECH, UNSURE, Readout
 from .bar import FractionBar
 from .icons import svg_pixmap
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from PyQt5.QtCore import QRectF, QSize, Qt
 from PyQt5.QtGui import QColor, QPainter
 from PyQt5.QtWidgets import QSizePolicy, QWidget
@@ -10,10 +11,11 @@ from PyQt5.QtWidgets import QSizePolicy, QWidget
 FLOOR_DB = -60.0  # the bar is empty at and below this level
 PEAK_FALL_DB_PER_UPDATE = 0.6  # about 18 dB/s at 30 updates per second
 LOUD_DB = -6.0  # above this the bar turns amber: close to clipping
+LEVEL_WINDOW_S = 0.05  # the level is the RMS of the newest 50 ms: quick, but not every sample's peak
 
 
 class LevelMeter(QWidget):
-    """Shows the RMS level of the newest audio; fed by the window's frame timer."""
+    """Shows the RMS level of the newest audio; fed the newest samples by the window's frame timer."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -25,7 +27,12 @@ class LevelMeter(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(160, 14)
 
-    def set_rms(self, rms: float) -> None:
+    def add_samples(self, samples: np.ndarray, sample_rate_hz: int) -> None:
+        """Show the level of the newest :data:`LEVEL_WINDOW_S` of ``samples`` (none: no change)."""
+        if not len(samples):
+            return
+        newest = samples[-max(1, round(LEVEL_WINDOW_S * sample_rate_hz)):]
+        rms = float(np.sqrt(np.mean(np.square(newest, dtype=np.float64))))
         self.level_db = max(FLOOR_DB, 20 * math.log10(rms)) if rms > 0 else FLOOR_DB
         self.peak_db = max(self.level_db, self.peak_db - PEAK_FALL_DB_PER_UPDATE)
         self.update()

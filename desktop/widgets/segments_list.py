@@ -15,10 +15,10 @@ from PyQt5.QtCore import QAbstractTableModel, QModelIndex, Qt, pyqtSignal
 from PyQt5.QtGui import QBrush, QColor, QFont
 from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
+from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD
 from moodline.engine.timeline import Segment, format_clock
 
 from ..palette import Palette
-from ..readout import DEFAULT_UNSURE_THRESHOLD
 
 COLUMNS = ("Start", "End", "Emotion", "Conf.")
 COLUMN_TIPS = ("Where the segment starts", "Where it ends", "The emotion of its windows",

@@ -18,8 +18,8 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QD
 
 from moodline.engine.analysis import MAX_WINDOW_S
 from moodline.engine.model import BUNDLED_MODELS
+from moodline.engine.readout import GROUPINGS, MAX_DWELL_S
 
-from ..readout import GROUPINGS
 from ..settings import DesktopSettings
 
 # Voice-activity sensitivity 0…3, from what lets the most sound through to the strictest.
@@ -159,7 +159,7 @@ class SettingsDialog(QDialog):
         self._row(form, "Show", self.grouping,
                   "Each emotion by name, or only whether the voice sounds positive, neutral or "
                   "negative (fewer, steadier words) with how calm or intense it sounds.")
-        self.dwell = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=30.0, singleStep=0.5, suffix=" s")
+        self.dwell = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=MAX_DWELL_S, singleStep=0.5, suffix=" s")
         self.dwell.setValue(settings.aid_min_dwell_s)
         self._row(form, "Hold a label at least", self.dwell,
                   "Once shown, a word stays at least this long, so it does not flicker while "

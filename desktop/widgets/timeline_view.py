@@ -24,11 +24,11 @@ from PyQt5.QtCore import QRectF, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QKeySequence, QPainter
 from PyQt5.QtWidgets import QAction, QLabel, QMenu, QSizePolicy, QVBoxLayout, QWidget
 
+from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD
 from moodline.engine.timeline import TimelinePoint, format_clock
 
 from ..palette import Palette
-from ..readout import DEFAULT_UNSURE_THRESHOLD
-from ..series import Bands, EnvelopeLevels, GrowingEnvelope, TimelineSeries
+from ..series import Bands, GrowingEnvelope, TimelineSeries
 from .flow_layout import FlowLayout
 
 BACKGROUND = "#15181c"
@@ -161,8 +161,8 @@ class TimelineView(QWidget):
         self.follow = True
         self.live = False
         self.series = TimelineSeries()
-        self.envelope: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self.live_envelope: GrowingEnvelope | None = None
+        # The waveform, live (growing) or of a whole recording; drawn at the screen's resolution.
+        self.envelope: GrowingEnvelope | None = None
         self.end_s = 0.0  # the live edge / the recording's length
         self.redraws = 0  # how often the plots were actually updated (tests, benchmark)
         self.detail = True  # the probability lines are shown
@@ -170,7 +170,6 @@ class TimelineView(QWidget):
         self._follow_playhead = True  # cleared when the user drags or wheels the view away
         self._dirty = False
         self._wave_dirty = False
-        self._levels: EnvelopeLevels | None = None
         self._curves: list[pg.PlotCurveItem] = []
         self.strip_bands = Bands(np.zeros(0), np.zeros(0), np.zeros(0, int), np.zeros(0, bool))
 
@@ -384,25 +383,24 @@ class TimelineView(QWidget):
     def start_live(self, labels: Sequence[str], sample_rate_hz: int | None = None) -> None:
         """Clear the view for a live session fed by :meth:`add_points` and :meth:`add_audio`."""
         self.set_labels(labels)
-        self.envelope, self._levels = None, None
-        self.live_envelope = GrowingEnvelope(sample_rate_hz) if sample_rate_hz else None
+        self.envelope = GrowingEnvelope(sample_rate_hz) if sample_rate_hz else None
         self.live, self.end_s = True, 0.0
         self.set_detail(self._detail_chosen if self._detail_chosen is not None else True)
         self.set_follow(True)
         self.set_cursor(None)
 
     def set_live_audio_rate(self, sample_rate_hz: int) -> None:
-        self.live_envelope = GrowingEnvelope(sample_rate_hz)
+        self.envelope = GrowingEnvelope(sample_rate_hz)
 
     def stop_live(self) -> None:
         self.live = False
 
-    def show_recording(self, series: TimelineSeries, envelope, duration_s: float) -> None:
+    def show_recording(self, series: TimelineSeries, envelope: GrowingEnvelope | None,
+                       duration_s: float) -> None:
         """Show a whole recording (series and envelope prepared off the GUI thread)."""
         self.set_labels(series.labels)
         self.series = series
-        self.envelope, self.live_envelope = envelope, None
-        self._levels = EnvelopeLevels(*envelope) if envelope is not None and len(envelope[0]) else None
+        self.envelope = envelope
         self.live, self.end_s = False, duration_s
         self.set_detail(self._detail_chosen if self._detail_chosen is not None
                         else duration_s <= DETAIL_LINES_MAX_S)
@@ -418,9 +416,9 @@ class TimelineView(QWidget):
         self._dirty = True
 
     def add_audio(self, samples: np.ndarray) -> None:
-        if self.live_envelope is not None and len(samples):
-            self.live_envelope.append(samples)
-            self.end_s = max(self.end_s, self.live_envelope.arrays()[0][-1:].max(initial=0.0))
+        if self.live and self.envelope is not None and len(samples):
+            self.envelope.append(samples)
+            self.end_s = max(self.end_s, self.envelope.duration_s)
             self._dirty = True
 
     # ---- drawing ---------------------------------------------------------------------
@@ -432,8 +430,6 @@ class TimelineView(QWidget):
                 span = self.follow_minutes * 60
                 right = max(self.end_s + FOLLOW_LEAD_S, min(span, 30.0))
                 self.plot.setXRange(max(0.0, right - span), right, padding=0)
-            if self.live_envelope is not None:
-                self._levels = EnvelopeLevels(*self.live_envelope.arrays())
         if self._dirty or self._wave_dirty:
             self._draw_data()  # new data, or a new range: a new level of detail
             self._draw_wave()
@@ -474,12 +470,15 @@ class TimelineView(QWidget):
         return colours
 
     def _draw_wave(self) -> None:
-        if self._levels is None:
+        if self.envelope is None:
             self.wave_curve.setData([], [])
             return
         x0, x1 = self.plot.viewRange()[0]
-        t, mins, maxs = self._levels.visible(x0, x1, max(200, int(2 * self.wave.width())))
-        self.wave_curve.setData(np.repeat(t, 2), np.column_stack([mins, maxs]).ravel())
+        # One column per pixel at most, each the min and max of all its audio: the cost does
+        # not grow with the session, and no peak falls between two pixels.
+        pixels = max(200, int(self.wave.getViewBox().width()))
+        starts, ends, mins, maxs = self.envelope.columns(x0, x1, pixels)
+        self.wave_curve.setData(np.repeat((starts + ends) / 2, 2), np.column_stack([mins, maxs]).ravel())
         # Scale to the loudest visible audio, so quiet speech is still visible.
         peak = max(float(np.max(maxs, initial=0.0)), -float(np.min(mins, initial=0.0)), 0.02)
         self.wave.setYRange(-peak * 1.05, peak * 1.05, padding=0)

@@ -11,7 +11,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QFontMetrics
 
 from moodline.desktop.palette import Palette
-from moodline.desktop.readout import EMOTION, LISTENING, Readout
+from moodline.engine.readout import EMOTION, LISTENING, Readout
 from moodline.desktop.widgets.aid_view import (DIMMED_OPACITY, LARGE_TEXT_SCALE, MIN_OPACITY,
                                                MIN_WORD_PT, THEMES, WORD_PT)
 from moodline.desktop.widgets.emotion_panel import BACKGROUND as PANEL_BACKGROUND

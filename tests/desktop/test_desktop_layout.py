@@ -9,7 +9,7 @@ from PyQt5.QtGui import QFontMetrics
 from PyQt5.QtWidgets import QLabel
 
 from moodline.desktop.main_window import MIN_WINDOW_PX
-from moodline.desktop.readout import EMOTION, LISTENING, NO_SPEECH, UNSURE, Readout
+from moodline.engine.readout import EMOTION, LISTENING, NO_SPEECH, UNSURE, Readout
 
 from desktop_fakes import wait_idle
 

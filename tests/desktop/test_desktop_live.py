@@ -8,7 +8,7 @@ import time
 import soundfile as sf
 
 from moodline.desktop.main_window import FRAME_MS
-from moodline.desktop.readout import EMOTION, NO_SPEECH, UNSURE
+from moodline.engine.readout import EMOTION, NO_SPEECH, UNSURE
 from moodline.engine.model import EmotionModel
 
 from desktop_fakes import RATE, wait_idle

@@ -146,3 +146,12 @@ def test_a_settings_file_from_before_reads_the_same(tmp_path):
             loaded.aid_hysteresis, loaded.aid_grouping, loaded.high_contrast) == \
         (0.25, 3, 0.55, 3.5, 0.2, "valence", True)
     assert SettingsDialog(loaded).settings() == loaded
+
+
+def test_the_windows_defaults_are_the_engines():
+    """The window, `moodline analyze` and `moodline listen` start from the same settings."""
+    from moodline.engine.analysis import AnalysisSettings
+    from moodline.engine.readout import StabilizerSettings
+
+    assert DesktopSettings().analysis() == AnalysisSettings()
+    assert DesktopSettings().stabilizer() == StabilizerSettings()

@@ -136,3 +136,24 @@ def test_a_window_too_short_for_the_model_is_one_clear_line(run, files, tmp_path
     code, _, err = run("analyze", str(files / "talk.wav"), "--model", str(flat), "--window", "1.0", model=False)
     assert code == 2
     assert "flat.onnx: the model failed on windows of 97 frames" in err and "Traceback" not in err
+
+
+def test_the_options_default_to_the_engines_settings():
+    """One source of truth: what `analyze` and `listen` do without options is what the engine's
+    settings say (and the window starts from the same; tests/desktop/test_desktop_settings.py)."""
+    from moodline.engine.analysis import AnalysisSettings
+    from moodline.engine.readout import StabilizerSettings
+
+    parser = cli._parser()
+    for argv in (["analyze", "x.wav"], ["listen"]):
+        assert cli._settings(parser.parse_args(argv)) == AnalysisSettings()
+    assert cli._stabilizer_settings(parser.parse_args(["listen"])) == StabilizerSettings()
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--hold", "-1"], "moodline: hold must be between 0 and 30 seconds, not -1"),
+    (["--unsure", "1.5"], "moodline: the unsure threshold is a probability between 0 and 1, not 1.5"),
+])
+def test_a_bad_listen_setting_is_one_clear_line(run, option, message):
+    code, out, err = run("listen", *option)
+    assert code == 2 and err.strip() == message

@@ -2,6 +2,7 @@
 starts the server) and ``moodline listen`` records the sink's monitor through sounddevice."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -9,10 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
 from audio_fixtures import RATE
+from model_factory import LABELS, make_model
+from moodline.engine.features import FeatureSpec
 from moodline.engine import cli
 
 SINK = "moodline_null"
@@ -76,7 +80,51 @@ def test_listen_shows_speech_where_the_recording_has_speech(pulse, model_path, c
     data = json.loads(out.read_text())
     check_speech_where_speech_was(data["timeline"], len(speech) / RATE)
     assert data["summary"]["label"] in data["labels"]
-    assert "(no speech)" in stdout and data["summary"]["label"] in stdout
+    # Before the first words the live line says it is listening; pauses hold the last label.
+    assert "(listening)" in stdout and "(no speech)" not in stdout
+    assert data["summary"]["label"] in stdout
+
+
+def live_words(stdout):
+    """The word of each live line ("0:12  angry  0.72 ███"): one line per window when stdout is
+    not a terminal."""
+    return [m.group(1) for m in re.finditer(r"^ *\d+:\d\d  (\S+)", stdout, re.MULTILINE)]
+
+
+@pytest.fixture(scope="module")
+def jumpy_model_path(tmp_path_factory):
+    """A tiny model that answers confidently by the shape of the spectrum, not its level: on
+    speech its label changes every second or two (as a real model's can)."""
+    weights = np.random.default_rng(0).normal(0, 5.0, (FeatureSpec().n_features, len(LABELS)))
+    weights -= weights.mean(axis=0)  # a louder or quieter window alone changes nothing
+    return make_model(tmp_path_factory.mktemp("models") / "jumpy.onnx", window_s=2.0, weights=weights)
+
+
+def test_listen_shows_the_calm_label_of_the_aid_and_records_the_raw_one(pulse, jumpy_model_path,
+                                                                        conversation_wav, tmp_path):
+    hold_s = 3.0
+    out = tmp_path / "live.json"
+    seconds = len(sf.read(conversation_wav)[0]) / RATE + 4
+    proc = start_listen(jumpy_model_path, out, "--seconds", f"{seconds:.1f}", "--hold", f"{hold_s:g}")
+    time.sleep(1.0)
+    play(conversation_wav)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    data = json.loads(out.read_text())
+    timeline = data["timeline"]
+    hop_s = timeline[1]["start_s"] - timeline[0]["start_s"]
+    words = live_words(stdout)
+    assert len(words) == len(timeline)  # a line per window
+    assert set(words) <= {*data["labels"], "unsure", "(listening)"}
+    # The recorded timeline keeps each window's own label, and those flip faster than the hold
+    # (the jumpy model): what the live line must not do.
+    raw = [p["label"] for p in timeline if p["is_speech"]]
+    raw_changes = [i for i in range(1, len(raw)) if raw[i] != raw[i - 1]]
+    assert any((b - a) * hop_s < hold_s for a, b in zip(raw_changes, raw_changes[1:])), raw
+    shown = [i for i in range(1, len(words)) if words[i] != words[i - 1]]
+    assert shown, words  # it does show something once speech comes
+    for a, b in zip(shown, shown[1:]):  # after the first reading, each word stays the hold
+        assert (b - a) * hop_s >= hold_s - 1e-6, words
 
 
 def test_ctrl_c_stops_cleanly_and_keeps_the_timeline(pulse, model_path, conversation_wav, speech, tmp_path):

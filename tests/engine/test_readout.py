@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from moodline.desktop.readout import (EMOTION, LISTENING, NO_SPEECH, PAUSED_HINT_AFTER_S, UNSURE,
-                                      LabelStabilizer, Pause, StabilizerSettings,
-                                      group_probabilities, intensity, readout_for)
+from moodline.engine.readout import (EMOTION, LISTENING, NO_SPEECH, PAUSED_HINT_AFTER_S, UNSURE,
+                                     LabelStabilizer, Pause, StabilizerSettings,
+                                     group_probabilities, intensity, readout_for)
 from moodline.engine.timeline import TimelinePoint
 
 LABELS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")

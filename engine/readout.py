@@ -1,4 +1,5 @@
-"""What the emotion panel and the conversation-aid view show now (plain Python, no Qt).
+"""What a person reading the emotion live is shown now: the line of ``moodline listen``, the
+window's emotion panel and the conversation aid all show these readouts.
 
 A :class:`Readout` is one of: *listening* (nothing heard yet, or not for a long while), *no
 speech*, *unsure* (the best emotion's probability is below the unsure threshold, so no label is
@@ -15,11 +16,13 @@ measure beside them.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Mapping
 
-from moodline.engine.timeline import TimelinePoint
+from .errors import MoodlineError
+from .timeline import TimelinePoint
 
 LISTENING, NO_SPEECH, UNSURE, EMOTION = "listening", "no_speech", "unsure", "emotion"
 _STATE_WORDS = {LISTENING: "Listening…", NO_SPEECH: "No speech", UNSURE: "Unsure"}
@@ -37,6 +40,7 @@ LISTENING_AFTER_S = 20.0  # a silence this long ends the conversation turn: back
 # the shown word. "Unsure" needs no such wait: for someone relying on the aid, a doubtful
 # emotion shown as if known is worse than none (benchmarks/bench_aid_calm.py measures both).
 CONFIRM_S = 0.5
+MAX_DWELL_S = 30.0  # a label held longer than this would no longer follow the conversation
 
 # Grouping of the eight emotions into valence categories. Labels a model has beyond these
 # fall into "neutral". Surprise is counted as positive: in acted corpora it mostly is.
@@ -116,6 +120,8 @@ def readout_for(point: TimelinePoint | None, unsure_threshold: float = DEFAULT_U
 
 @dataclass(frozen=True)
 class StabilizerSettings:
+    """How :class:`LabelStabilizer` calms the readout (the defaults of ``listen`` and the window)."""
+
     min_dwell_s: float = 2.0  # a shown state stays at least this long
     hysteresis: float = 0.15  # a new emotion must beat the shown one by this much probability
     confirm_s: float = CONFIRM_S
@@ -124,6 +130,18 @@ class StabilizerSettings:
     listening_after_s: float = LISTENING_AFTER_S
     unsure_threshold: float = DEFAULT_UNSURE_THRESHOLD
     grouping: str = "none"
+
+    def check(self) -> "StabilizerSettings":
+        """These settings, if every value is within its range; else one clear error."""
+        if not (math.isfinite(self.min_dwell_s) and 0.0 <= self.min_dwell_s <= MAX_DWELL_S):
+            raise MoodlineError(f"hold must be between 0 and {MAX_DWELL_S:g} seconds, not {self.min_dwell_s:g}")
+        if not (math.isfinite(self.unsure_threshold) and 0.0 <= self.unsure_threshold <= 1.0):
+            raise MoodlineError(f"the unsure threshold is a probability between 0 and 1, not {self.unsure_threshold:g}")
+        if not 0.0 <= self.hysteresis <= 1.0:
+            raise MoodlineError(f"hysteresis is a probability between 0 and 1, not {self.hysteresis:g}")
+        if self.grouping not in GROUPINGS:
+            raise MoodlineError(f"grouping must be one of {', '.join(GROUPINGS)}, not {self.grouping!r}")
+        return self
 
 
 class LabelStabilizer:

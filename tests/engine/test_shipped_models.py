@@ -1,0 +1,52 @@
+"""The models shipped in ``models/``, used by name through the real ``moodline`` command."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moodline.engine.model import BUNDLED_MODELS, EmotionModel, bundled_model_path
+
+ROOT = Path(__file__).resolve().parents[2]
+MOODLINE = str(Path(sys.executable).with_name("moodline"))
+DEMO = ROOT / "assets" / "demo.flac"
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED_MODELS))
+def test_each_shipped_model_analyses_the_demo_by_name(name):
+    result = subprocess.run([MOODLINE, "analyze", str(DEMO), "--model", name, "--format", "json"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    model = EmotionModel(bundled_model_path(name))
+    assert report["labels"] == list(model.info.labels)
+    assert report["summary"]["label"] in model.info.labels and report["summary"]["speech_s"] > 20
+    speech = [w for w in report["timeline"] if w["is_speech"]]
+    assert len(speech) >= 20  # the demo is mostly speech
+    for window in speech:
+        assert abs(sum(window["probabilities"].values()) - 1) < 1e-3
+    # the card that says how the model was trained is installed beside it
+    card = bundled_model_path(name).with_suffix(".md")
+    assert card.is_file() and "moodline train" in card.read_text(encoding="utf-8")
+
+
+def test_the_default_model_gives_its_embedding_beside_the_probabilities():
+    """Speaker adaptation will build on the pooled embedding: the shipped graph must expose it."""
+    model = EmotionModel(bundled_model_path("default"))
+    outputs = [o.name for o in model.session.get_outputs()]
+    assert outputs[0] == "probabilities" and "embedding" in outputs
+    frames = model.session.get_inputs()[0].shape[1]
+    frames = frames if isinstance(frames, int) else 200
+    x = np.random.default_rng(0).normal(-0.5, 0.3, (2, frames, model.info.features.n_mels)).astype(np.float32)
+    probabilities, embedding = model.session.run(["probabilities", "embedding"], {model.session.get_inputs()[0].name: x})
+    assert probabilities.shape == (2, len(model.info.labels)) and embedding.shape[0] == 2 and embedding.shape[1] >= 256
+    assert np.isfinite(embedding).all()
+
+
+def test_info_lists_the_shipped_models():
+    result = subprocess.run([MOODLINE, "info"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for name in BUNDLED_MODELS:
+        assert name in result.stdout
