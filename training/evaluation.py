@@ -177,6 +177,11 @@ def _robustness_rows(groups: Sequence[tuple[str, Sequence[dict[str, Any]]]], con
         changed = ", ".join(f"{title} {np.mean([r['conditions']['gain_20db']['clip_labels_changed'] for r in rows]):.1%}"
                             for title, rows in groups)
         out += ["", f"Clip labels changed by the +20 dB gain (same clips, clean vs louder): {changed}."]
+        loco = [r for title, rows in groups if title == "leave one corpus out" for r in rows]
+        if loco:  # where it happens: a corpus recorded loud clips at +20 dB
+            out[-1] += " Per held-out corpus: " + ", ".join(
+                f"{r['name'].removeprefix('without ')} {r['conditions']['gain_20db']['clip_labels_changed']:.1%}"
+                for r in loco) + "."
     return out
 
 
@@ -193,6 +198,7 @@ def comparison_row(report: dict[str, Any]) -> dict[str, Any]:
                        for c in report.get("conditions") or [] if loco and all(c in r["conditions"] for r in loco)},
         "file_mb": final.get("file_bytes", 0) / 1e6 or None,
         "ms_per_window": final.get("inference_ms_per_window"),
+        "command": report.get("command", ""),
     }
 
 
@@ -252,8 +258,10 @@ def evaluation_markdown(report: dict[str, Any]) -> list[str]:
     if report.get("comparison"):
         lines += ["### Compared on the same leave-one-corpus-out splits", "",
                   "Clip UAR with each corpus held out, the same windows, labels and conditions for every model "
-                  "(each row is its own `moodline train … --loco` run; its report is named in the first column's model):",
-                  "", *_comparison_rows(report["comparison"]), ""]
+                  "(each row is its own `moodline train … --loco` run, made by the command listed below it):",
+                  "", *_comparison_rows(report["comparison"]), "",
+                  *[f"- {r['model']}" + (f" distilled from {r['teacher']}" if r.get("teacher") else "")
+                    + f": `{r['command']}`" for r in report["comparison"] if r.get("command")], ""]
     if "pooled" in report:
         pooled = report["pooled"]
         lines += ["Per class, pooled over the speaker folds:", "", *_per_class_rows(pooled["window"], pooled["clip"]), ""]
