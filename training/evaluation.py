@@ -285,10 +285,21 @@ def _limits(report: dict[str, Any]) -> list[str]:
             f"- Trained on acted emotional speech ({', '.join(sorted(acted))}): short read sentences by "
             "actors in quiet studios. Spontaneous speech, other languages and accents, children, noisy rooms "
             "and far microphones will score lower than the figures above.")
-    if "ravdess" in names and not any(c["train_only"] for c in report["corpora"] if c["name"] == "ravdess"):
+    speaker_folds = any(r.get("kind", "cv") != "loco" for r in report["splits"])
+    if speaker_folds and "ravdess" in names and not any(c["train_only"] for c in report["corpora"] if c["name"] == "ravdess"):
         lines.append(
-            "- The test actors were never heard in training, but they speak the same two RAVDESS sentences "
-            "in the same studio as the training actors: the figures are an upper bound for real use.")
+            "- In the speaker folds the test actors were never heard in training, but they speak the same "
+            "sentences in the same studio as the training actors: those figures are an upper bound for real "
+            "use. The leave-one-corpus-out figures are the nearer guide.")
+    ordinary = (report.get("final") or {}).get("ordinary_speech")
+    if ordinary and ordinary["labels"]:
+        top, share = max(ordinary["labels"].items(), key=lambda kv: kv[1])
+        neutral = ordinary["labels"].get("neutral")
+        if top != "neutral":
+            lines.append(
+                f"- Ordinary, unemotional speech is not reliably called neutral: read speech by unheard speakers "
+                f"came out {top} {share:.0%}" + (f" and neutral only {neutral:.0%}" if neutral is not None else "")
+                + ". Shown live, a label is a hint about the voice, never a fact about the person.")
     return lines
 
 

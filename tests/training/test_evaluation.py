@@ -48,3 +48,15 @@ def test_confusion_figure_and_json_are_written(tmp_path):
     assert json.loads((tmp_path / "r.json").read_text())["scores"]["uar"] == pytest.approx(2 / 3)
     table = evaluation.summary_table([{"name": "fold 1", "test_speakers": ["ravdess:01"], "window": scores, "clip": scores}])
     assert "fold 1" in table and "66.7%" in table
+
+
+def test_the_card_warns_when_ordinary_speech_is_not_called_neutral():
+    from moodline.training.evaluation import _limits
+
+    report = {"corpora": [{"name": "ravdess", "train_only": False}], "splits": [{"kind": "loco"}],
+              "final": {"ordinary_speech": {"labels": {"neutral": 0.11, "sad": 0.4, "calm": 0.49}}}}
+    limits = "\n".join(_limits(report))
+    assert "calm 49% and neutral only 11%" in limits
+    assert "speaker folds" not in limits  # no speaker folds were run: no claim about them
+    report["final"]["ordinary_speech"]["labels"] = {"neutral": 0.7, "sad": 0.3}
+    assert "not reliably called neutral" not in "\n".join(_limits(report))
