@@ -18,20 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "desktop"))
+from bench_window import ms, open_window
 BUDGET_MS = 50
-
-
-def ms(seconds: float) -> str:
-    return f"{1000 * seconds:.1f} ms"
 
 
 def timed(step) -> tuple[float, float]:
@@ -47,25 +39,15 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=60.0, help="length of the recording and session")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PyQt5.QtCore import QSettings
     from PyQt5.QtWidgets import QApplication
 
     from long_recording import LABELS, synthetic_points, synthetic_recording
-    from model_factory import make_model
     from moodline.desktop.app import apply_theme, tune_gc
-    from moodline.desktop.main_window import MainWindow, prepare
+    from moodline.desktop.main_window import prepare
 
     app = QApplication([])
     apply_theme(app)
-    tmp = Path(tempfile.mkdtemp(prefix="moodline-bench-"))
-    model = make_model(tmp / "tiny.onnx", window_s=2.0)
-    window = MainWindow(QSettings(str(tmp / "bench.ini"), QSettings.IniFormat), model_path=str(model),
-                        sessions_root=tmp / "sessions", device_scanner=lambda: [])
-    window.resize(1280, 800)
-    window.show()
-    while window.model is None:
-        app.processEvents()
-        time.sleep(0.01)
+    window, tmp = open_window(app)
     tune_gc()
     worst: dict[str, float] = {}
 

@@ -13,19 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "desktop"))
-
-
-def ms(seconds: float) -> str:
-    return f"{1000 * seconds:.1f} ms"
+from bench_window import ms, open_window
 
 
 def main() -> int:
@@ -34,24 +26,15 @@ def main() -> int:
     parser.add_argument("--clicks", type=int, default=10, help="clicks to time")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PyQt5.QtCore import QPoint, QPointF, QSettings, Qt
+    from PyQt5.QtCore import QPoint, QPointF, Qt
     from PyQt5.QtTest import QTest
     from PyQt5.QtWidgets import QApplication
 
     from long_recording import synthetic_recording
-    from model_factory import make_model
-    from moodline.desktop.main_window import MainWindow, prepare
+    from moodline.desktop.main_window import prepare
 
     app = QApplication([])
-    tmp = Path(tempfile.mkdtemp(prefix="moodline-bench-"))
-    model = make_model(tmp / "tiny.onnx", window_s=2.0)
-    window = MainWindow(QSettings(str(tmp / "bench.ini"), QSettings.IniFormat), model_path=str(model),
-                        sessions_root=tmp / "sessions", device_scanner=lambda: [])
-    window.resize(1280, 800)
-    window.show()
-    while window.model is None:
-        app.processEvents()
-        time.sleep(0.01)
+    window, tmp = open_window(app)
     started = time.perf_counter()
     prepared = prepare(synthetic_recording(args.minutes))
     print(f"prepared {args.minutes:g} min ({len(prepared[1])} points) in {ms(time.perf_counter() - started)}")
