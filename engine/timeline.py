@@ -88,10 +88,12 @@ class Summary:
         }
 
     def ranked_shares(self) -> list[tuple[str, float]]:
-        """(label, share) of the emotions heard, the largest share first (ties: label order)."""
-        order = {label: i for i, label in enumerate(self.shares)}
+        """(label, share) of the emotions heard, the largest share first. Equal shares go by mean
+        probability, so the summary's own label comes first among its equals (the terminal's
+        headline and the breakdown beneath it must not name different emotions)."""
+        probabilities = self.probabilities or {}
         return sorted(((label, share) for label, share in self.shares.items() if share > 0),
-                      key=lambda item: (-item[1], order[item[0]]))
+                      key=lambda item: (-item[1], -probabilities.get(item[0], 0.0)))
 
     def breakdown(self, named: int = 3) -> str:
         """The mix of emotions in words: "Mostly angry (64%), then calm (20%), happy (9%)".

@@ -148,3 +148,11 @@ def test_segments_without_an_out_folder_is_one_line_and_exit_2(talk, model_path)
     result = moodline("analyze", str(talk), "--model", str(model_path), "--segments")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip() == "moodline: --segments writes a file per input beside its timeline: give --out DIR"
+
+
+def test_equal_shares_put_the_summarys_own_label_first():
+    """The demo once printed "angry (mean p=0.21 …)" over "Most often happy (20%), then angry (20%)"."""
+    probabilities = {label: 0.1 for label in LABELS} | {"angry": 0.21, "happy": 0.15}
+    shares = {label: 0.0 for label in LABELS} | {"happy": 0.4, "angry": 0.4, "sad": 0.2}
+    summary = Summary("angry", probabilities, shares, 30.0)
+    assert summary.breakdown().startswith("Most often angry (40%), then happy (40%)")
