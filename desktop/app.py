@@ -81,6 +81,18 @@ def tune_gc() -> None:
     gc.freeze()
 
 
+def _tear_down(window) -> None:
+    """Destroy the window while Qt is still whole. Left to the interpreter's exit, the widgets,
+    the worker threads and the QApplication go in no fixed order, and the process could crash
+    (SIGSEGV) after the session had been saved."""
+    from PyQt5 import sip
+
+    from .workers import pool
+
+    pool().waitForDone(10_000)  # a task still running would report to a window that is gone
+    sip.delete(window)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Open the Moodline window; returns the exit code when it closes."""
     args = _parser().parse_args(argv)
@@ -125,14 +137,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         ready_timer.start(100)
     # Ctrl-C in the terminal, SIGTERM (kill, logout) and SIGHUP (the terminal closed) close the
     # window properly, finishing the session. Windows has no SIGHUP.
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        number = getattr(signal, name, None)
-        if number is not None:
-            signal.signal(number, lambda *_: window.close())
+    handled = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    for number in handled:
+        signal.signal(number, lambda *_: window.close())
     wake = QTimer()
     wake.timeout.connect(lambda: None)  # lets Python run signal handlers during Qt's loop
     wake.start(200)
     code = app.exec_()
+    wake.stop()
+    for number in handled:
+        signal.signal(number, signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL)
+    _tear_down(window)
     if failed:
         print(f"moodline: {failed[0]}", file=sys.stderr)
         return code or EXIT_FAILED

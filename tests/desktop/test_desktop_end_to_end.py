@@ -57,7 +57,7 @@ def test_played_speech_appears_on_the_live_timeline(tmp_path, xvfb_display, mode
     sessions = tmp_path / "sessions"
     env = dict(os.environ, DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb")
     app = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from moodline.desktop.app import main; sys.exit(main(sys.argv[1:]))",
+        [sys.executable, "-X", "faulthandler", "-c", "import sys; from moodline.desktop.app import main; sys.exit(main(sys.argv[1:]))",
          "--model", str(model_path), "--device", "pulse", "--start", "--sessions-dir", str(sessions),
          "--settings-file", str(tmp_path / "settings.ini"),
          "--quit-after", "60"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
