@@ -12,7 +12,6 @@ import os
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -24,10 +23,11 @@ from PyQt5.QtWidgets import (QAction, QFileDialog, QHBoxLayout, QLabel, QMainWin
 from moodline.engine.errors import MoodlineError
 from moodline.engine.model import CUDA, EmotionModel, resolve_model
 from moodline.engine.readout import LISTENING, NO_SPEECH, Readout, readout_for
-from moodline.engine.session import (Recording, default_sessions_dir, export_wav, open_session,
-                                     save_as_session, save_session_copy, session_folder_of)
-from moodline.engine.timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
+from moodline.engine.session import (Recording, default_sessions_dir, open_session, save_as_session,
+                                     save_session_copy, session_folder_of)
+from moodline.engine.timeline import Timeline, TimelinePoint, format_clock
 
+from .exports import Export, write_export
 from .figure import FigureContent, save_figure
 from .jobs import BLOCKING_JOBS, SESSION_JOBS, JobState
 from .live import LiveSession, SourceFactory, microphone
@@ -55,39 +55,6 @@ AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.aac *.opus *.aif *.aiff)
 LIVE_SUMMARY_S = 1.0  # live, the summary and the segments list catch up at most this often
 DOCK_WIDTH_PX = 340  # the summary and segments panels on the right
 DOCKS_MIN_WINDOW_PX = 1040  # ... shown in a window at least this wide (the timeline keeps its room)
-
-
-class Export(Enum):
-    """What File ▸ Export writes: (menu text, file ending, file dialog filter)."""
-
-    TIMELINE_CSV = ("Timeline as &CSV…", ".csv", "Timeline as CSV, one row per window (*.csv)")
-    TIMELINE_JSON = ("Timeline as &JSON…", ".json", "Timeline as JSON (*.json)")
-    SEGMENTS_CSV = ("&Segments as CSV…", SEGMENTS_SUFFIX, "Segments as CSV, one row per stretch of one emotion (*.csv)")
-    FIGURE_PNG = ("&Figure (PNG)…", ".png", "Figure as PNG (*.png)")
-    FIGURE_SVG = ("Figure (S&VG)…", ".svg", "Figure as SVG (*.svg)")
-    AUDIO_WAV = ("&Audio (WAV)…", ".wav", "Audio (*.wav)")
-
-    @property
-    def menu_text(self) -> str:
-        return self.value[0]
-
-    @property
-    def suffix(self) -> str:
-        return self.value[1]
-
-    @property
-    def file_filter(self) -> str:
-        return self.value[2]
-
-    @classmethod
-    def for_path(cls, path: str | os.PathLike) -> "Export":
-        """The export a file name asks for (``talk.csv``: the timeline; ``talk.segments.csv``: the segments)."""
-        name = Path(path).name.lower()
-        for kind in (cls.SEGMENTS_CSV, cls.TIMELINE_CSV, cls.TIMELINE_JSON, cls.FIGURE_PNG, cls.FIGURE_SVG,
-                     cls.AUDIO_WAV):
-            if name.endswith(kind.suffix):
-                return kind
-        raise MoodlineError(f"{path}: unknown export format '{Path(path).suffix}'")
 
 
 def scan_input_devices():
@@ -815,21 +782,9 @@ class MainWindow(QMainWindow):
         """Write ``kind`` of export to ``path`` (by default the kind its name ends in): the
         timeline (CSV per window, JSON), its segments (CSV), a figure of the whole recording
         (PNG, SVG; whatever the view's zoom) or the audio (WAV)."""
-        path = Path(path)
-        kind = kind or Export.for_path(path)
-        timeline = self.current_timeline()
-        if timeline is None:
-            raise MoodlineError("there is no timeline to export yet")
-        if kind in (Export.TIMELINE_CSV, Export.TIMELINE_JSON):
-            source = self.recording.source if self.recording else f"input: {self.devices.current_name()}"
-            return timeline.save(path, file=source)
-        if kind is Export.SEGMENTS_CSV:
-            return timeline.save_segments(path)
-        if kind in (Export.FIGURE_PNG, Export.FIGURE_SVG):
-            return save_figure(path, self.figure_content())
-        if self.recording is None:
-            raise MoodlineError("stop the session before exporting its audio")
-        return export_wav(self.recording, path)
+        source = self.recording.source if self.recording else f"input: {self.devices.current_name()}"
+        return write_export(path, kind, self.current_timeline(), source, self.figure_content,
+                            self.recording)
 
     def figure_content(self, start_s: float = 0.0, end_s: float | None = None) -> FigureContent:
         """What an exported figure shows: ``start_s`` … ``end_s`` (default: all) of the timeline."""

@@ -14,7 +14,8 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor, QImage
 from PyQt5.QtWidgets import QFileDialog
 
-from moodline.desktop.main_window import Export, prepare
+from moodline.desktop.exports import Export
+from moodline.desktop.main_window import prepare
 from moodline.engine.timeline import Timeline, TimelinePoint, format_clock
 
 from desktop_fakes import wait_idle
