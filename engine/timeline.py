@@ -323,15 +323,31 @@ class Timeline:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Timeline":
-        """Read a timeline saved as JSON."""
+        """Read a timeline saved by :meth:`save` (JSON, or CSV by the ``.csv`` ending)."""
         path = Path(path)
         try:
+            if path.suffix.lower() == ".csv":
+                return cls._from_csv(path.read_text(encoding="utf-8", errors="surrogateescape"))
             data = json.loads(path.read_text(encoding="utf-8"))
             timeline = cls(tuple(data["labels"]))
             timeline.extend(TimelinePoint.from_dict(d) for d in data["timeline"])
             timeline.duration_s = float(data.get("duration_s", timeline.duration_s))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise MoodlineError(f"{path}: not a Moodline timeline ({exc})") from None
+        return timeline
+
+    @classmethod
+    def _from_csv(cls, text: str) -> "Timeline":
+        rows = list(csv.reader(io.StringIO(text)))
+        header = rows[0]
+        if header[:5] != ["start_s", "end_s", "is_speech", "label", "confidence"]:
+            raise ValueError("unknown columns")
+        labels = tuple(header[5:])
+        timeline = cls(labels)
+        timeline.extend(TimelinePoint(
+            float(row[0]), float(row[1]),
+            None if row[5] == "" else {label: float(v) for label, v in zip(labels, row[5:])},
+            row[3] or None, None if row[4] == "" else float(row[4]), row[2] == "1") for row in rows[1:])
         return timeline
 
 
