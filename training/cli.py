@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--weights", default=None, help="for vgg19/resnet50/inceptionv3: imagenet or a weights file")
     train.add_argument("--cache", type=Path, default=Path("runs/cache"), help="feature cache folder (default: runs/cache)")
     train.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes for feature extraction")
+    train.add_argument("--devices", type=int, default=0, metavar="N",
+                       help="train with MirroredStrategy over N devices: the first N GPUs or, on a machine without "
+                            "a GPU, the CPU split into N logical devices (to try the distributed path). "
+                            "Default: every GPU when there are several, else one device. TensorFlow fixes its "
+                            "devices once per process, so this is set as the command starts. Several machines: "
+                            "set TF_CONFIG on each (MultiWorkerMirroredStrategy; see the README)")
     train.add_argument("--no-final", action="store_true", help="only evaluate; do not train and export the final model")
     train.add_argument("--loco", action="store_true",
                        help="also leave one corpus out: train on the others, test on all of it (needs 2+ corpora)")
@@ -112,6 +118,8 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         load_corpus(name, path)
     if args.epochs < 1:
         raise ValueError("--epochs must be at least 1")
+    if args.devices < 0:
+        raise ValueError("--devices must be 0 (automatic) or at least 1")
     if args.cv == 1 or args.cv < 0:
         raise ValueError("--cv must be 0 (none) or at least 2")
     if args.loco and len({name for name, _ in data}) < 2:
@@ -139,7 +147,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         data=data, model=args.model, epochs=args.epochs, cv=args.cv, holdout_speakers=args.holdout_speakers,
         train_only=args.train_only, out=out, window_s=args.window_s, augment=args.augment,
         batch_size=args.batch_size, learning_rate=args.learning_rate, mixup=args.mixup, seed=args.seed, weights=args.weights,
-        cache_dir=args.cache, workers=args.workers, final=not args.no_final, loco=args.loco,
+        cache_dir=args.cache, workers=args.workers, devices=args.devices, final=not args.no_final, loco=args.loco,
         conditions=tuple(args.conditions), babble=args.babble,
         head={"pooling": args.pooling, "hidden": args.hidden, "dropout": args.dropout, "use_states": states}
         if "whisper_tiny" in (args.model, args.teacher) else {},

@@ -30,9 +30,18 @@ MFCC = FeatureSpec(kind="mfcc", n_fft=512, win_length=400, hop_length=320, n_mel
                    fmin_hz=50.0, fmax_hz=8000.0, n_mfcc=40)
 
 
+def _replicas() -> int:
+    """Replicas of the distribution strategy a model is being built under (1 outside one)."""
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
 def _conv_block(x, channels: int, pool: bool = True):
     x = layers.Conv2D(channels, 3, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
+    # Under a distribution strategy, normalise by the whole batch's statistics, as on one device
+    # (each replica's share alone is a different, noisier model); one device keeps the plain layer.
+    x = layers.BatchNormalization(synchronized=_replicas() > 1)(x)
     x = layers.ReLU()(x)
     return layers.MaxPooling2D(2)(x) if pool else x
 

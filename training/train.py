@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import tempfile
 import platform
@@ -25,7 +26,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 # TensorFlow's C++ start-up chatter (and a CUDA probe's "error" on machines without a GPU) is
 # not for users; Python exceptions still say what went wrong.
@@ -68,6 +69,7 @@ class TrainOptions:
     weights: str | None = None
     cache_dir: Path | None = Path("runs/cache")
     workers: int = 1
+    devices: int = 0  # > 0: MirroredStrategy over this many devices (GPUs, else logical CPUs); 0 = automatic
     final: bool = True
     loco: bool = False  # also hold out each corpus in turn
     conditions: Sequence[str] = ()  # test conditions to score (keys of conditions.CONDITIONS)
@@ -109,7 +111,7 @@ def standardisation(windows: WindowSet, per_element: bool = False) -> Normalizat
     return Normalization(mean.astype(np.float32), np.maximum(std, 1e-3).astype(np.float32))
 
 
-class TrainingWindows(keras.utils.PyDataset):
+class TrainingWindows:
     """Training batches: each epoch, one random speech window (of a random variant) per training
     clip, then SpecAugment masks (and mixup, if asked for).
 
@@ -117,19 +119,21 @@ class TrainingWindows(keras.utils.PyDataset):
     a model tells corpora apart at once, so what it must not learn is that one corpus's clips
     are mostly one class. (Balancing classes over the pooled data would do just that: RAVDESS
     alone has 'calm', so a RAVDESS-sounding quiet voice would be 'calm' twice as often as 'sad'.)
+
+    :meth:`dataset` hands the batches to ``model.fit`` as a ``tf.data.Dataset``; ``batch_size``
+    is the global batch, which a distribution strategy splits between its replicas.
     """
 
     def __init__(self, windows: WindowSet, labels: np.ndarray, n_labels: int, norm: Normalization,
                  batch_size: int, seed: int, spec_augment: bool = True, mixup: float = 0.0,
                  draws_per_clip: int = 1, targets: np.ndarray | None = None) -> None:
-        super().__init__()
         from .augment import spec_augment as mask
 
         self._mask = mask if spec_augment else None
         self.mixup = mixup
         self.windows, self.labels, self.n_labels, self.targets = windows, labels, n_labels, targets
         self.norm, self.batch_size, self.draws = norm, batch_size, draws_per_clip
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
         order = np.argsort(windows.clip_index, kind="stable")
         clips, starts = np.unique(windows.clip_index[order], return_index=True)
         self.groups = np.split(order, starts[1:])  # window indices of each training clip
@@ -139,31 +143,67 @@ class TrainingWindows(keras.utils.PyDataset):
         classes_per_corpus = Counter(corpus for corpus, _ in cells)
         weights = np.array([1.0 / (cells[(c, y)] * classes_per_corpus[c]) for c, y in zip(corpora, clip_labels)])
         self.clip_weights = weights / weights.sum()
-        self.on_epoch_end()
 
     def __len__(self) -> int:
+        """Batches per epoch."""
         return -(-len(self.groups) * self.draws // self.batch_size)
 
-    def on_epoch_end(self) -> None:
-        chosen = self.rng.choice(len(self.groups), size=len(self.groups) * self.draws, p=self.clip_weights)
-        self.epoch_windows = np.array([self.rng.choice(self.groups[c]) for c in chosen])
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """One epoch's windows, in order: a clip by the balanced weights, then one of its windows."""
+        chosen = rng.choice(len(self.groups), size=len(self.groups) * self.draws, p=self.clip_weights)
+        return np.array([rng.choice(self.groups[c]) for c in chosen])
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        picked = self.epoch_windows[index * self.batch_size:(index + 1) * self.batch_size]
+    def batch(self, picked: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and targets of the windows ``picked``: standardised, masked, mixed."""
         x = self.norm.apply(self.windows.features[picked]).astype(np.float32)
         if self._mask is not None:
-            x = np.stack([self._mask(w, self.rng, fill=0.0) for w in x])
+            x = np.stack([self._mask(w, rng, fill=0.0) for w in x])
         if self.targets is not None:  # a teacher's probabilities (distillation)
             y = self.targets[picked].astype(np.float32)
         else:
             y = np.eye(self.n_labels, dtype=np.float32)[self.labels[picked]]
         if self.mixup > 0:  # blend pairs of windows and their labels (mixup, Zhang et al. 2018)
-            lam = self.rng.beta(self.mixup, self.mixup, len(x)).astype(np.float32)
+            lam = rng.beta(self.mixup, self.mixup, len(x)).astype(np.float32)
             lam = np.maximum(lam, 1 - lam)[:, None]  # the first window of a pair stays the main one
-            other = self.rng.permutation(len(x))
+            other = rng.permutation(len(x))
             x = lam[:, :, None] * x + (1 - lam[:, :, None]) * x[other]
             y = lam * y + (1 - lam) * y[other]
         return x, y
+
+    def epoch(self, number: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Epoch ``number``'s batches. Its draw, masks and mixup come from the seed and the number
+        alone, so the epoch is the same whoever reads it and however often (under a strategy,
+        Keras reads the first batch once more to build the model)."""
+        rng = np.random.default_rng([self.seed, int(number)])
+        picked = self.draw(rng)
+        for start in range(0, len(picked), self.batch_size):
+            yield self.batch(picked[start:start + self.batch_size], rng)
+
+    def dataset(self, epochs: int):
+        """``epochs`` epochs of batches, one after the other, as a ``tf.data.Dataset`` for
+        ``model.fit(..., steps_per_epoch=len(self))``.
+
+        The numpy work stays in :meth:`batch` (mixup pairs windows within a batch); tf.data only
+        unbatches and batches each epoch's rows again, the same batches, so that a strategy sees
+        an ordinary batched dataset whose global batch it can split between replicas. Sharding is
+        by data: on several machines each worker makes every epoch (the same seed gives every
+        worker the same batches) and keeps its share; a generator has no files to shard by.
+        """
+        import tensorflow as tf
+
+        rows = (tf.TensorSpec((None, *self.windows.features.shape[1:]), tf.float32),
+                tf.TensorSpec((None, self.n_labels), tf.float32))
+
+        def one_epoch(number):
+            return (tf.data.Dataset.from_generator(self.epoch, args=(number,), output_signature=rows)
+                    .unbatch().batch(self.batch_size))
+
+        data = (tf.data.Dataset.range(epochs).flat_map(one_epoch)
+                .apply(tf.data.experimental.assert_cardinality(epochs * len(self)))
+                .prefetch(tf.data.AUTOTUNE))
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        return data.with_options(options)
 
 
 # --- 2. Model and fit -----------------------------------------------------------------------
@@ -181,14 +221,41 @@ class EpochProgress(keras.callbacks.Callback):
         logs = logs or {}
         _say(self.options, f"  {self.title}  epoch {epoch + 1:>3}/{self.params['epochs']}  "
                            f"loss {logs.get('loss', 0):.3f}  acc {logs.get('accuracy', 0):.3f}  "
-                           f"{time.perf_counter() - self.start:.0f} s")
+                           f"{time.perf_counter() - self.start:.1f} s")
 
 
-def _strategy():
+@functools.cache
+def _strategy(devices: int = 0):
+    """Where :func:`fit` runs, chosen once per process (the first call is at the start of
+    :func:`train`, before TensorFlow sets up its devices, which it does only once):
+
+    - ``TF_CONFIG`` in the environment: ``MultiWorkerMirroredStrategy``, one replica per worker
+      (not verified on real machines);
+    - ``devices`` N > 0: ``MirroredStrategy`` over the first N GPUs, or, on a machine without a
+      GPU, over the CPU split into N logical devices (to try the distributed path without a GPU);
+    - else ``MirroredStrategy`` over every GPU when there are several, or TensorFlow's default
+      (one device).
+    """
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # retracing notices when each fold builds a new model
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_physical_devices("GPU")
+    if devices > 0 and gpus:
+        if devices > len(gpus):
+            raise ValueError(f"--devices {devices}: this machine has {len(gpus)} GPU(s)")
+        return tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(devices)])
+    if devices > 0:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        try:
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
+        except RuntimeError:  # TensorFlow has already set up its devices in this process
+            if len(tf.config.list_logical_devices("CPU")) != devices:
+                raise ValueError(f"--devices {devices}: TensorFlow has already started in this process with "
+                                 f"{len(tf.config.list_logical_devices('CPU'))} CPU device(s); "
+                                 "run the training in a new process") from None
+        return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(devices)])
     return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
 
 
@@ -211,7 +278,7 @@ def fit(options: TrainOptions, windows: WindowSet, labels: np.ndarray, n_labels:
         batches = TrainingWindows(windows, labels, n_labels, norm, options.batch_size, seed, mixup=options.mixup,
                                   targets=targets)
     frames = None if recipe.any_length else windows.features.shape[1]
-    with _strategy().scope():
+    with _strategy(options.devices).scope():
         if recipe.encoder:
             model = recipe.build(*windows.features.shape[1:], n_labels, mean=stats.mean, std=stats.std, **options.head)
         else:
@@ -220,7 +287,8 @@ def fit(options: TrainOptions, windows: WindowSet, labels: np.ndarray, n_labels:
         model.compile(optimizer=keras.optimizers.Adam(schedule),
                       loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
                       metrics=["accuracy"])
-    model.fit(batches, epochs=options.epochs, verbose=0, callbacks=[EpochProgress(options, title)])
+    model.fit(batches.dataset(options.epochs), epochs=options.epochs, steps_per_epoch=len(batches), verbose=0,
+              shuffle=False, callbacks=[EpochProgress(options, title)])  # shuffle: the draw is random already
     return model, norm
 
 
@@ -290,14 +358,16 @@ def _mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "clip_uar_std": float(np.std([r["clip"]["uar"] for r in rows]))}
 
 
-def _machine() -> str:
+def _machine(strategy) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as handle:
             cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"{os.cpu_count()} CPU cores ({cpu}), no GPU used" if not _gpus() else f"{_gpus()} GPU(s)"
+    where = f"{os.cpu_count()} CPU cores ({cpu}), no GPU used" if not _gpus() else f"{_gpus()} GPU(s)"
+    replicas = strategy.num_replicas_in_sync
+    return where + (f", {type(strategy).__name__} over {replicas} replicas" if replicas > 1 else "")
 
 
 def _gpus() -> int:
@@ -425,6 +495,10 @@ def train(options: TrainOptions) -> dict[str, Any]:
     Returns the report (also written as ``<out>.report.json`` and the card ``<out>.md``).
     """
     started = time.perf_counter()
+    strategy = _strategy(options.devices)  # first: logical devices can only be set before TensorFlow starts
+    if strategy.num_replicas_in_sync > 1:
+        _say(options, f"training on {strategy.num_replicas_in_sync} replicas ({type(strategy).__name__}), "
+                      f"global batch {options.batch_size}")
     recipe = MODELS[options.model]
     corpora = load_data(options)
     clips = [clip for corpus in corpora for clip in corpus.clips]
@@ -481,7 +555,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
         "name": out.stem, "model": options.model, "labels": list(names), "command": options.command,
-        "created": datetime.date.today().isoformat(), "machine": _machine(), "seed": options.seed,
+        "created": datetime.date.today().isoformat(), "machine": _machine(strategy), "seed": options.seed,
         "sample_rate_hz": recipe.features.sample_rate_hz, "features": recipe.features.to_dict(),
         "window_s": options.window_s, "hop_s": HOP_S, "min_speech_fraction": MIN_SPEECH_FRACTION,
         "epochs": options.epochs, "encoder": recipe.encoder, "head": dict(options.head),

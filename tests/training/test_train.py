@@ -28,9 +28,8 @@ def test_batches_balance_corpora_and_classes_within_each_corpus():
     labels = np.array([names.index(c.label) for c in windows.clips])[windows.clip_index]
     batches = TrainingWindows(windows, labels, 2, standardisation(windows), batch_size=64, seed=0)
     drawn = Counter()
-    for _ in range(20):
-        batches.on_epoch_end()
-        for index in batches.epoch_windows:
+    for epoch in range(20):
+        for index in batches.draw(np.random.default_rng(epoch)):
             clip = windows.clips[windows.clip_index[index]]
             drawn[(clip.corpus, clip.label)] += 1
     total = sum(drawn.values())
@@ -47,7 +46,7 @@ def test_training_batches_are_standardised_and_masked_but_inputs_untouched():
     before = windows.features.copy()
     labels = np.array([0 if c.label == "calm" else 1 for c in windows.clips])[windows.clip_index]
     norm = standardisation(windows)
-    x, y = TrainingWindows(windows, labels, 2, norm, batch_size=32, seed=1)[0]
+    x, y = (t.numpy() for t in next(iter(TrainingWindows(windows, labels, 2, norm, batch_size=32, seed=1).dataset(1))))
     assert x.shape == (32, 40, 64) and y.shape == (32, 2)
     assert abs(float(x.mean())) < 0.3 and 0.5 < float(x.std()) < 1.5  # standardised
     masked_stripes = sum(int(np.all(w == 0, axis=1).any() or np.all(w == 0, axis=0).any()) for w in x)
@@ -71,8 +70,25 @@ def test_mixup_blends_labels_into_distributions_and_is_off_by_default():
     windows = window_set({("ravdess", "calm"): 40, ("ravdess", "angry"): 40})
     labels = np.array([0 if c.label == "calm" else 1 for c in windows.clips])[windows.clip_index]
     norm = standardisation(windows)
-    _, plain = TrainingWindows(windows, labels, 2, norm, batch_size=32, seed=1)[0]
+    _, plain = next(TrainingWindows(windows, labels, 2, norm, batch_size=32, seed=1).epoch(0))
     assert set(np.unique(plain)) == {0.0, 1.0}
-    _, mixed = TrainingWindows(windows, labels, 2, norm, batch_size=32, seed=1, mixup=0.4)[0]
+    _, mixed = next(TrainingWindows(windows, labels, 2, norm, batch_size=32, seed=1, mixup=0.4).epoch(0))
     np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-6)
     assert np.all(mixed.max(axis=1) >= 0.5) and np.any((mixed > 0.01) & (mixed < 0.99))
+
+
+def test_each_epoch_is_its_own_draw_and_the_same_however_often_it_is_read():
+    """A strategy may read the data more than once (Keras reads the first batch to build the
+    model); the batches of an epoch must not depend on that, or two devices train on other data."""
+    from moodline.training.train import TrainingWindows, standardisation
+
+    windows = window_set({("ravdess", "calm"): 20, ("ravdess", "angry"): 20})
+    labels = np.array([0 if c.label == "calm" else 1 for c in windows.clips])[windows.clip_index]
+    batches = TrainingWindows(windows, labels, 2, standardisation(windows), batch_size=16, seed=3, mixup=0.4)
+    data = batches.dataset(2)
+    first = [x.numpy() for x, _ in data]
+    again = [x.numpy() for x, _ in data]
+    assert len(batches) == 3 and [len(x) for x in first] == [16, 16, 8] * 2  # two epochs of 40 clips
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], first[3])  # the second epoch is a new draw
