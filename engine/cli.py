@@ -15,11 +15,13 @@ import platform
 import signal
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Callable, Sequence
 
 from . import __version__
-from .analysis import AnalysisSettings, analyze_file
+from .analysis import AnalysisSettings
+from .batch import DEFAULT_JOBS, analyze_files
 from .audio import audio_duration_s, find_audio_files
 from .errors import AudioError, MoodlineError
 from .fileio import atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text
@@ -47,6 +49,12 @@ def _load_model(spec: str | None, offline: bool = False) -> EmotionModel:
 def _settings(args: argparse.Namespace) -> AnalysisSettings:
     return AnalysisSettings(window_s=args.window, hop_s=args.hop, smoothing_windows=args.smooth,
                             vad_aggressiveness=args.vad).check()
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        raise MoodlineError(f"--jobs must be 1 or more, not {args.jobs}")
+    return args.jobs
 
 
 def _stabilizer_settings(args: argparse.Namespace) -> StabilizerSettings:
@@ -80,9 +88,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.segments and not args.out:
         raise MoodlineError("--segments writes a file per input beside its timeline: give --out DIR")
     settings = _settings(args)  # a typo in --window costs no model load
+    jobs = _jobs(args)
     model = _load_model(args.model, offline=True)
     failures: list[str] = []
-    jobs: list[tuple[Path, Path]] = []  # (file, the PATH argument it came from)
+    inputs: list[tuple[Path, Path]] = []  # (file, the PATH argument it came from)
     for arg in args.paths:
         root = Path(arg)
         problem = _path_problem(root)
@@ -94,10 +103,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         failures += [str(error) for error in unreadable]
         if not files and not unreadable:
             failures.append(f"{root}: no audio files in this folder")
-        jobs += [(f, root) for f in files]
+        inputs += [(f, root) for f in files]
     for failure in failures:
         print(f"moodline: {failure}", file=sys.stderr)
-    attempted = len(jobs) + len(failures)
+    attempted = len(inputs) + len(failures)
 
     out_dir = Path(args.out) if args.out else None
     fmt = args.format or ("csv" if out_dir else None)
@@ -106,37 +115,41 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         check_writable_dir(out_dir)  # before any work: a read-only folder is one line, not one per file
     summaries: list[dict] = []
     csv_header_done = False
-    progress = _progress_bar(jobs)
+    progress = _progress_bar(inputs)
     done_s = 0.0
-    for file, root in jobs:
-        name = str(file)
-        try:
-            timeline = analyze_file(file, model, settings,
-                                    progress=lambda s: progress.update(done_s + s - progress.n) if progress else None)
-            if out_dir:
-                target = out_dir / _output_name(file, root, "." + fmt)
-                _make_output_folder(target.parent)
-                timeline.save(target, name)
-                if args.segments:
-                    timeline.save_segments(out_dir / _output_name(file, root, SEGMENTS_SUFFIX))
-        except MoodlineError as exc:
-            failures.append(str(exc))
-            _write_err(progress, f"moodline: {exc}")
-            continue
-        done_s += timeline.duration_s
-        record = timeline.to_json_dict(name)
-        summaries.append(record)
-        if fmt == "json" and not out_dir:
-            _print_result(json.dumps(record))  # ASCII: a name that is not UTF-8 as \udcXX escapes
-        elif fmt == "csv" and not out_dir:
-            lines = timeline.to_csv().splitlines()
-            if not csv_header_done:
-                _print_result("file," + lines[0])
-                csv_header_done = True
-            if len(lines) > 1:
-                _print_result("\n".join(f"{_csv_cell(name)},{line}" for line in lines[1:]))
-        else:
-            _print_summary(name, timeline, _print_result)
+    results = analyze_files([file for file, _ in inputs], model, settings, jobs,
+                            progress=lambda s: progress.update(done_s + s - progress.n) if progress else None)
+    with closing(results):  # ended early (Ctrl-C, stdout gone): the workers are stopped
+        for (file, root), result in zip(inputs, results, strict=True):
+            name = str(file)
+            try:
+                timeline = result.get()
+                if out_dir:
+                    target = out_dir / _output_name(file, root, "." + fmt)
+                    _make_output_folder(target.parent)
+                    timeline.save(target, name)
+                    if args.segments:
+                        timeline.save_segments(out_dir / _output_name(file, root, SEGMENTS_SUFFIX))
+            except MoodlineError as exc:
+                failures.append(str(exc))
+                _write_err(progress, f"moodline: {exc}")
+                continue
+            done_s += timeline.duration_s
+            if progress:  # a worker's file counts when it is done
+                progress.update(done_s - progress.n)
+            record = timeline.to_json_dict(name)
+            summaries.append(record)
+            if fmt == "json" and not out_dir:
+                _print_result(json.dumps(record))  # ASCII: a name that is not UTF-8 as \udcXX escapes
+            elif fmt == "csv" and not out_dir:
+                lines = timeline.to_csv().splitlines()
+                if not csv_header_done:
+                    _print_result("file," + lines[0])
+                    csv_header_done = True
+                if len(lines) > 1:
+                    _print_result("\n".join(f"{_csv_cell(name)},{line}" for line in lines[1:]))
+            else:
+                _print_summary(name, timeline, _print_result)
     if progress:
         progress.close()
     if out_dir and fmt == "csv" and summaries:
@@ -233,14 +246,14 @@ def _read_summary_rows(path: Path, header: list[str]) -> list[list[str]]:
     return table[1:]
 
 
-def _progress_bar(jobs: list[tuple[Path, Path]]):
+def _progress_bar(inputs: list[tuple[Path, Path]]):
     """A progress bar in seconds of audio, on stderr, only when stderr is a terminal."""
     if not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 
     # Formats only FFmpeg decodes have no cheap length: they count when analysed.
-    total = sum(audio_duration_s(file) or 0.0 for file, _ in jobs)
+    total = sum(audio_duration_s(file) or 0.0 for file, _ in inputs)
     if total < 30.0:  # short work needs no bar
         return None
     return tqdm(total=round(total, 1), unit="s", unit_scale=False, file=sys.stderr,
@@ -535,6 +548,9 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
     p.add_argument("--segments", action="store_true",
                    help=f"with --out: also write each input's segments (runs of one emotion) as "
                    f"FILE{SEGMENTS_SUFFIX}")
+    p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
+                   help=f"analyse N files at a time, in worker processes (default: one per core, {DEFAULT_JOBS} "
+                   "here); 1 analyses them one after another in this process")
     p.set_defaults(run=cmd_analyze)
 
     p = sub.add_parser(
