@@ -66,8 +66,10 @@ setup(
         # analyze --parquet: the results of a batch as Parquet tables (pyarrow is ~170 MB, so
         # only archives that want them pay for it).
         "tables": ["pyarrow>=14"],
+        # analyze --ray: the same analysis as tasks on a Ray cluster.
+        "cluster": ["ray>=2.9", "pyarrow>=14"],
         # librosa: the reference the engine's own feature code is checked against.
-        "test": ["pytest>=7.4", "pytest-qt>=4.2", "onnx>=1.15", "librosa>=0.10", "pyarrow>=14"],
+        "test": ["pytest>=7.4", "pytest-qt>=4.2", "onnx>=1.15", "librosa>=0.10", "pyarrow>=14", "ray>=2.9"],
     },
     entry_points={"console_scripts": ["moodline = moodline.launcher:main"]},
 )

@@ -5,7 +5,7 @@ For each N from 1 to the machine's core count it runs the whole `moodline analyz
 wall-clock hour, the scaling efficiency (throughput over N times that of --jobs 1) and the
 peak resident memory of the main process and of the largest worker.
 
-    .venv/bin/python benchmarks/bench_jobs.py [--model default|fast|FILE] [--files 300] [--repeat 3]
+    .venv/bin/python benchmarks/bench_jobs.py [--model default|fast|FILE] [--files 300] [--repeat 3] [--ray]
 
 Each setting runs --repeat times, the settings taking turns so that anything else busy on the
 machine slows them alike; the figures come from the best run (least disturbed), and the median
@@ -56,12 +56,14 @@ def write_files(folder: Path, count: int, clips: list[np.ndarray]) -> float:
     return total / RATE
 
 
-def run(folder: Path, model: str, jobs: int, scratch: Path) -> tuple[float, dict]:
-    """Wall time (s) of the whole command, and its peak memory."""
+def run(folder: Path, model: str, jobs: int | str, scratch: Path) -> tuple[float, dict]:
+    """Wall time (s) of the whole command, and its peak memory. ``jobs`` "ray": a new local Ray
+    cluster (its start included), whose workers are not this command's children."""
     report = scratch / f"peak-{jobs}.json"
+    where = ["--ray"] if jobs == "ray" else ["--jobs", str(jobs)]
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", RUN, str(report), "analyze", str(folder), "--model", model,
-                           "--jobs", str(jobs), "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                           *where, "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - started
     peak = json.loads(report.read_text()) if report.exists() else {}
     if proc.returncode != 0 or peak.get("code") != 0:
@@ -74,6 +76,7 @@ def main() -> None:
     parser.add_argument("--model")
     parser.add_argument("--files", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--ray", action="store_true", help="also --ray on a new local cluster (needs ray)")
     args = parser.parse_args()
     model, described, _ = model_path(args.model)
     cores = os.cpu_count() or 1
@@ -85,8 +88,8 @@ def main() -> None:
         folder.mkdir()
         audio_s = write_files(folder, args.files, speech_clips())
         print(f"{args.files} files, {audio_s / 60:.1f} min of audio ({audio_s / args.files:.1f} s a file)")
-        settings = range(1, cores + 1)
-        runs: dict[int, list[tuple[float, dict]]] = {jobs: [] for jobs in settings}
+        settings = [*range(1, cores + 1), *(["ray"] if args.ray else [])]
+        runs: dict[int | str, list[tuple[float, dict]]] = {jobs: [] for jobs in settings}
         for _ in range(args.repeat):
             for jobs in settings:
                 runs[jobs].append(run(folder, model, jobs, scratch))
@@ -97,6 +100,11 @@ def main() -> None:
             main_mb, worker_mb = (max(peak[key] for _, peak in runs[jobs]) for key in ("main_mb", "worker_mb"))
             files_per_s = args.files / best
             base = base or files_per_s
+            if jobs == "ray":
+                print(f"--ray ({cores} CPUs, cluster start included): {best:.2f} s (median {median:.2f} s of "
+                      f"{len(times)}), {files_per_s:.1f} files/s, {audio_s / best:.0f} audio-hours per wall-hour, "
+                      f"scaling efficiency {files_per_s / (cores * base):.0%}; driver {main_mb:.0f} MB")
+                continue
             workers = "" if jobs == 1 else f", largest worker {worker_mb:.0f} MB"
             print(f"--jobs {jobs}: {best:.2f} s (median {median:.2f} s of {len(times)}), {files_per_s:.1f} files/s, "
                   f"{audio_s / best:.0f} audio-hours per wall-hour, scaling efficiency "

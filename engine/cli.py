@@ -16,23 +16,29 @@ import signal
 import sys
 import time
 from contextlib import closing
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Sequence
 
 from . import __version__
 from .analysis import AnalysisSettings
 from .batch import DEFAULT_JOBS, analyze_files
+from .cluster import analyze_on_ray
 from .audio import audio_duration_s, find_audio_files
 from .errors import AudioError, MoodlineError
 from .fileio import atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text
+from .manifest import FileStatus, Manifest, file_sha256, input_stat
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
+from .progress import BatchProgress
 from .readout import EMOTION, LISTENING, UNSURE, LabelStabilizer, Pause, Readout, StabilizerSettings
+from .tables import write_tables
 from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
 
 EXIT_OK, EXIT_FAILED = 0, 2
 MODEL_HELP = ("a shipped model by name or an ONNX model file (default: default); shipped: "
               + "; ".join(f"{name}, {what}" for name, what in BUNDLED_MODELS.items()))
 SUMMARY_FILE = "summary.csv"  # analyze --out: one row per analysed file, kept across runs
+TABLES_LOCK = "tables.lock"  # analyze --out --parquet: one run at a time rewrites the tables
 COMMANDS = ("analyze", "listen", "devices", "info")  # what main() runs
 # The options' defaults are the engine's own: the window's settings start from the same ones.
 DEFAULT_ANALYSIS = AnalysisSettings()
@@ -87,41 +93,47 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     _print_any_file_name()
     if args.segments and not args.out:
         raise MoodlineError("--segments writes a file per input beside its timeline: give --out DIR")
+    for option, given in (("--resume", args.resume), ("--parquet", args.parquet)):
+        if given and not args.out:
+            raise MoodlineError(f"{option} works on the --out folder: give --out DIR")
+    if args.parquet:
+        _check_pyarrow()
     settings = _settings(args)  # a typo in --window costs no model load
     jobs = _jobs(args)
     model = _load_model(args.model, offline=True)
-    failures: list[str] = []
-    inputs: list[tuple[Path, Path]] = []  # (file, the PATH argument it came from)
-    for arg in args.paths:
-        root = Path(arg)
-        problem = _path_problem(root)
-        if problem:
-            failures.append(f"{root}: {problem}")
-            continue
-        unreadable: list[AudioError] = []
-        files = find_audio_files(root, unreadable)  # walks a folder once
-        failures += [str(error) for error in unreadable]
-        if not files and not unreadable:
-            failures.append(f"{root}: no audio files in this folder")
-        inputs += [(f, root) for f in files]
+    inputs, failures = _find_inputs(args.paths)
     for failure in failures:
         print(f"moodline: {failure}", file=sys.stderr)
     attempted = len(inputs) + len(failures)
 
     out_dir = Path(args.out) if args.out else None
     fmt = args.format or ("csv" if out_dir else None)
+    manifest = None
     if out_dir:
         _make_output_folder(out_dir)
         check_writable_dir(out_dir)  # before any work: a read-only folder is one line, not one per file
+        try:
+            manifest = Manifest(out_dir, str(model.path), file_sha256(model.path), model.info.labels,
+                                _run_settings(settings, model, fmt, args.segments))
+        except MoodlineError as exc:
+            if args.resume or args.parquet:  # both stand on the manifest
+                raise
+            failures.append(str(exc))  # the files are still analysed and written
+            print(f"moodline: {exc}", file=sys.stderr)
+    if args.resume:
+        inputs = _not_done_yet(inputs, manifest, out_dir)
     summaries: list[dict] = []
     csv_header_done = False
-    progress = _progress_bar(inputs)
-    done_s = 0.0
-    results = analyze_files([file for file, _ in inputs], model, settings, jobs,
-                            progress=lambda s: progress.update(done_s + s - progress.n) if progress else None)
+    files = [file for file, _ in inputs]
+    progress = BatchProgress(len(files), _known_audio_s(files) if sys.stderr.isatty() else 0.0)
+    if args.ray is not None:
+        results = analyze_on_ray(files, model.path, settings, args.ray or None)
+    else:
+        results = analyze_files(files, model, settings, jobs, progress=progress.within_file)
     with closing(results):  # ended early (Ctrl-C, stdout gone): the workers are stopped
         for (file, root), result in zip(inputs, results, strict=True):
             name = str(file)
+            stat = input_stat(file)
             try:
                 timeline = result.get()
                 if out_dir:
@@ -130,13 +142,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     timeline.save(target, name)
                     if args.segments:
                         timeline.save_segments(out_dir / _output_name(file, root, SEGMENTS_SUFFIX))
+                    if manifest is not None:
+                        manifest.record(file, FileStatus.DONE, output=target.relative_to(out_dir), stat=stat,
+                                        duration_s=timeline.duration_s, summary=timeline.summary().to_dict())
             except MoodlineError as exc:
                 failures.append(str(exc))
-                _write_err(progress, f"moodline: {exc}")
+                progress.write(f"moodline: {exc}")
+                progress.file_done(0.0)
+                if manifest is not None:
+                    manifest.record(file, FileStatus.FAILED, error=str(exc), stat=stat)
                 continue
-            done_s += timeline.duration_s
-            if progress:  # a worker's file counts when it is done
-                progress.update(done_s - progress.n)
+            progress.file_done(timeline.duration_s)
             record = timeline.to_json_dict(name)
             summaries.append(record)
             if fmt == "json" and not out_dir:
@@ -150,11 +166,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     _print_result("\n".join(f"{_csv_cell(name)},{line}" for line in lines[1:]))
             else:
                 _print_summary(name, timeline, _print_result)
-    if progress:
-        progress.close()
-    if out_dir and fmt == "csv" and summaries:
+    progress.close()
+    if out_dir:
         try:
-            _write_summary_csv(out_dir / SUMMARY_FILE, summaries, model.info.labels)
+            _write_folder_tables(out_dir, manifest, summaries, model.info.labels, fmt, args.parquet)
         except MoodlineError as exc:
             failures.append(str(exc))
             print(f"moodline: {exc}", file=sys.stderr)
@@ -165,6 +180,77 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 print(f"  {failure}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _find_inputs(paths: Sequence[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """The audio files the PATH arguments name, each with the argument it came from, and the
+    arguments (or unreadable sub-folders) that give none, as failure lines."""
+    failures: list[str] = []
+    inputs: list[tuple[Path, Path]] = []
+    for arg in paths:
+        root = Path(arg)
+        problem = _path_problem(root)
+        if problem:
+            failures.append(f"{root}: {problem}")
+            continue
+        unreadable: list[AudioError] = []
+        files = find_audio_files(root, unreadable)  # walks a folder once
+        failures += [str(error) for error in unreadable]
+        if not files and not unreadable:
+            failures.append(f"{root}: no audio files in this folder")
+        inputs += [(f, root) for f in files]
+    return inputs, failures
+
+
+def _run_settings(settings: AnalysisSettings, model: EmotionModel, fmt: str, segments: bool) -> dict:
+    """What decides a file's results in an --out folder (the manifest keeps it per run)."""
+    return {**asdict(settings), "window_s": settings.window_s or model.info.window_s,
+            "format": fmt, "segments": bool(segments)}
+
+
+def _not_done_yet(inputs: list[tuple[Path, Path]], manifest: Manifest, out_dir: Path) -> list[tuple[Path, Path]]:
+    """--resume: the inputs still to analyse (new, changed, failed before, or done with another
+    model or settings); says on stderr how many are skipped."""
+    done = manifest.done_already()
+    todo = [(file, root) for file, root in inputs
+            if not ((record := done.get(str(file))) and manifest.is_current(record, file)
+                    and (out_dir / record.output).is_file())]
+    if len(todo) < len(inputs):
+        print(f"moodline: resuming: {len(inputs) - len(todo)} of {len(inputs)} files already done "
+              f"with this model and settings", file=sys.stderr)
+    return todo
+
+
+def _known_audio_s(files: Sequence[Path]) -> float:
+    # Formats only FFmpeg decodes have no cheap length: they count when analysed.
+    return sum(audio_duration_s(file) or 0.0 for file in files)
+
+
+def _check_pyarrow() -> None:
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise MoodlineError("--parquet needs pyarrow: pip install 'moodline[tables]'") from None
+
+
+def _write_folder_tables(out_dir: Path, manifest: Manifest | None, summaries: list[dict], labels: Sequence[str],
+                         fmt: str, parquet: bool) -> None:
+    """The folder's summary.csv (CSV output) and Parquet tables, from every run's results in the
+    manifest: files resumed past, analysed by earlier runs or by a run at the same time count.
+    If the manifest could not be kept, summary.csv still gets this run's ``summaries``."""
+    records = None
+    if manifest is not None:
+        with manifest:  # closed when read
+            if manifest.problem is None:
+                records = [r for r in manifest.latest() if r.status is FileStatus.DONE and r.labels == tuple(labels)]
+                summaries = [{"file": r.path, "duration_s": r.duration_s, "summary": r.summary} for r in records]
+    if fmt == "csv" and summaries:
+        _write_summary_csv(out_dir / SUMMARY_FILE, summaries, labels)
+    if manifest is not None and manifest.problem is not None:
+        raise MoodlineError(manifest.problem)
+    if parquet:
+        with exclusive_lock(out_dir / f".{TABLES_LOCK}"):
+            write_tables(out_dir, records, labels)
 
 
 def _path_problem(path: Path) -> str | None:
@@ -244,27 +330,6 @@ def _read_summary_rows(path: Path, header: list[str]) -> list[list[str]]:
         raise MoodlineError(f"{path}: holds a summary with other columns (another model?); "
                             "left as it is: write to another --out folder")
     return table[1:]
-
-
-def _progress_bar(inputs: list[tuple[Path, Path]]):
-    """A progress bar in seconds of audio, on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    # Formats only FFmpeg decodes have no cheap length: they count when analysed.
-    total = sum(audio_duration_s(file) or 0.0 for file, _ in inputs)
-    if total < 30.0:  # short work needs no bar
-        return None
-    return tqdm(total=round(total, 1), unit="s", unit_scale=False, file=sys.stderr,
-                bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]")
-
-
-def _write_err(progress, line: str) -> None:
-    if progress:
-        progress.write(line, file=sys.stderr)
-    else:
-        print(line, file=sys.stderr)
 
 
 def _name_errors(exc: UnicodeError) -> tuple[str | bytes, int]:
@@ -551,6 +616,16 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
     p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
                    help=f"analyse N files at a time, in worker processes (default: one per core, {DEFAULT_JOBS} "
                    "here); 1 analyses them one after another in this process")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="analyse the files as tasks on a Ray cluster: ADDRESS of its head (ray://HOST:10001 or "
+                   "HOST:6379), or none for the one in RAY_ADDRESS, else a new local one; every node must see the "
+                   "files at the same path (needs pip install 'moodline[cluster]')")
+    p.add_argument("--resume", action="store_true",
+                   help="with --out: skip files the folder's manifest says are done with the same model and "
+                   "settings (and unchanged since); failed ones are tried again")
+    p.add_argument("--parquet", action="store_true",
+                   help="with --out: also write windows.parquet and files.parquet, every window and file of the "
+                   "folder in two tables (needs pip install 'moodline[tables]')")
     p.set_defaults(run=cmd_analyze)
 
     p = sub.add_parser(

@@ -1,8 +1,7 @@
 """The record of ``moodline analyze --out DIR``: which file was analysed, how, and how it went.
 
 ``DIR/manifest.sqlite`` gets one row per input file per run, written as each file finishes
-(an SQLite transaction: after a crash, kill -9 or power cut every row is either there whole or
-not at all). A row holds the input's path, size and modification time, the model's SHA-256 and
+(an SQLite transaction: after a crash or kill -9 every row is either there whole or not at all). A row holds the input's path, size and modification time, the model's SHA-256 and
 the analysis settings, the status (done or failed), the error, the per-file output and the
 file's summary. From it:
 
@@ -37,7 +36,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     started_unix_s REAL NOT NULL,
-    model TEXT NOT NULL,
+    model BLOB NOT NULL,            -- os.fsencode of the model file's path
     model_sha256 TEXT NOT NULL,
     labels TEXT NOT NULL,           -- JSON list
     settings TEXT NOT NULL          -- JSON object, keys sorted
@@ -48,7 +47,7 @@ CREATE TABLE IF NOT EXISTS files (
     size_bytes INTEGER,
     mtime_ns INTEGER,
     status TEXT NOT NULL,           -- 'done' or 'failed'
-    error TEXT,
+    error BLOB,                     -- UTF-8, a name's bytes that are not kept as they were
     output BLOB,                    -- os.fsencode of the timeline file, relative to the folder
     duration_s REAL,
     summary TEXT,                   -- JSON: the file's summary (Timeline.summary().to_dict())
@@ -111,18 +110,31 @@ class Manifest:
         self.settings = settings
         self._settings_json = json.dumps(settings, sort_keys=True)
         self.run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        self.problem: str | None = None  # why the manifest stopped being written, if it did
+        created = not self.path.exists()
+        self._db: sqlite3.Connection | None = None
         try:
-            created = not self.path.exists()
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             if created:
                 os.chmod(self.path, PRIVATE_FILE_MODE)  # what was analysed, and where, is private too
             self._db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: a committed row survives a crash
+            # With WAL, a committed row survives the process's crash or kill -9; a power cut may
+            # lose the last few rows (those files are analysed again), never corrupt the rest.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-                             (self.run_id, time.time(), str(model), model_sha256, json.dumps(list(labels)),
+                             (self.run_id, time.time(), os.fsencode(model), model_sha256, json.dumps(list(labels)),
                               self._settings_json))
         except (sqlite3.Error, OSError) as exc:
+            if self._db is not None:
+                self._db.close()
+            if created:  # leave no half-made manifest (on a full disk, room for the results)
+                for leftover in (self.path, self.path.with_name(MANIFEST_FILE + "-wal"),
+                                 self.path.with_name(MANIFEST_FILE + "-shm")):
+                    try:
+                        leftover.unlink()
+                    except OSError:
+                        pass
             raise MoodlineError(f"{self.path}: cannot keep the run's manifest ({_cause(exc)})") from None
 
     def close(self) -> None:
@@ -139,17 +151,21 @@ class Manifest:
                output: str | os.PathLike | None = None, duration_s: float | None = None,
                summary: dict[str, Any] | None = None, stat: tuple[int | None, int | None] | None = None) -> None:
         """Add ``path``'s row for this run (one transaction). ``stat`` is the input's (size,
-        mtime) when it was read; by default it is taken now."""
+        mtime) when it was read; by default it is taken now. If the manifest cannot be written
+        (a full disk), :attr:`problem` says so from then on and the batch goes on without it."""
+        if self.problem is not None:
+            return
         size, mtime = stat if stat is not None else input_stat(path)
         try:
             self._db.execute(
                 "INSERT INTO files (run_id, path, size_bytes, mtime_ns, status, error, output, duration_s, "
                 "summary, finished_unix_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.run_id, os.fsencode(path), size, mtime, FileStatus(status).value, error,
+                (self.run_id, os.fsencode(path), size, mtime, FileStatus(status).value,
+                 None if error is None else error.encode("utf-8", "surrogateescape"),
                  None if output is None else os.fsencode(output), duration_s,
                  None if summary is None else json.dumps(summary), time.time()))
         except sqlite3.Error as exc:
-            raise MoodlineError(f"{self.path}: cannot record {os.fsdecode(os.fsencode(path))} ({_cause(exc)})") from None
+            self.problem = f"{self.path}: cannot keep the run's manifest ({_cause(exc)})"
 
     # ---- reading ----------------------------------------------------------------------
     def latest(self) -> list[FileRecord]:
@@ -161,7 +177,8 @@ class Manifest:
                 "WHERE f.seq = (SELECT MAX(seq) FROM files g WHERE g.path = f.path) ORDER BY f.path").fetchall()
         except sqlite3.Error as exc:
             raise MoodlineError(f"{self.path}: cannot read the manifest ({_cause(exc)})") from None
-        return [FileRecord(run_id, os.fsdecode(path), size, mtime, FileStatus(status), error,
+        return [FileRecord(run_id, os.fsdecode(path), size, mtime, FileStatus(status),
+                           None if error is None else error.decode("utf-8", "surrogateescape"),
                            None if output is None else os.fsdecode(output), duration_s,
                            None if summary is None else json.loads(summary), sha, tuple(json.loads(labels)),
                            json.loads(settings))
@@ -184,7 +201,7 @@ class Manifest:
         """The runs into this folder, oldest first."""
         for run_id, started, model, sha, labels, settings in self._db.execute(
                 "SELECT run_id, started_unix_s, model, model_sha256, labels, settings FROM runs ORDER BY started_unix_s"):
-            yield {"run_id": run_id, "started_unix_s": started, "model": model, "model_sha256": sha,
+            yield {"run_id": run_id, "started_unix_s": started, "model": os.fsdecode(model), "model_sha256": sha,
                    "labels": json.loads(labels), "settings": json.loads(settings)}
 
 

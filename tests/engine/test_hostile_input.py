@@ -301,8 +301,9 @@ def test_a_full_disk_is_one_line_per_write_and_leaves_no_partial_files(tmp_path,
         files = {p.name: p.stat().st_size for p in out.rglob("*")}
     assert result.returncode == 2
     assert f"moodline: {out / 'summary.csv'}: cannot write ({cause})" in lines
-    for line in lines:  # every line is a failed write, the count, or the list of failures
-        assert line.endswith(f": cannot write ({cause})") or line.startswith("moodline: ") and " failed, " in line
+    for line in lines:  # every line is a failed write (the manifest's too), the count, or the list
+        assert line.endswith(f": cannot write ({cause})") or line.startswith("moodline: ") and " failed, " in line \
+            or f"{out / 'manifest.sqlite'}: cannot keep the run's manifest (" in line, line
     assert "summary.csv" not in files  # never a 0-byte or half summary under its final name
     assert not [name for name in files if name.endswith(".part")]
     written = [name for name in files if name.endswith(".wav.csv")]

@@ -8,6 +8,7 @@ import json
 import multiprocessing
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -36,7 +37,15 @@ def analyze(*args, model: Path, jobs: int) -> subprocess.CompletedProcess:
 
 
 def folder_contents(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Every file's bytes; the manifest (run ids and times differ from run to run) as its rows."""
+    contents = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+                if p.is_file() and not p.name.startswith("manifest.sqlite")}
+    if (folder / "manifest.sqlite").exists():
+        with sqlite3.connect(folder / "manifest.sqlite") as db:
+            rows = db.execute("SELECT path, size_bytes, mtime_ns, status, error, output, duration_s, summary "
+                              "FROM files ORDER BY path").fetchall()
+        contents["manifest.sqlite"] = repr(rows).encode()
+    return contents
 
 
 @pytest.fixture
@@ -83,9 +92,12 @@ def test_two_jobs_give_exactly_what_one_gives(batch, tmp_path, model_path, optio
     else:
         suffixes = [".json"] if "json" in options else [".csv", ".segments.csv"]
         assert set(written) == {name + suffix for name in GOOD_FILES for suffix in suffixes} \
-            | ({"summary.csv", ".summary.csv.lock"} if suffixes == [".csv", ".segments.csv"] else set())
+            | ({"summary.csv", ".summary.csv.lock"} if suffixes == [".csv", ".segments.csv"] else set()) \
+            | {"manifest.sqlite"}
         if "summary.csv" in written:
             assert written["summary.csv"].count(b"\n") == 1 + len(GOOD_FILES)
+        assert written["manifest.sqlite"].count(b"'done'") == len(GOOD_FILES)
+        assert written["manifest.sqlite"].count(b"'failed'") == len(BAD_FILES)
     assert two[0] == code
     assert two[1] == stdout
     assert two[2] == stderr

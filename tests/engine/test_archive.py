@@ -1,0 +1,123 @@
+"""Archives: `moodline analyze --out` keeps a manifest, so a run killed half-way resumes to the
+same results as one that never stopped; --parquet writes every window and file of the folder
+as two tables; a long batch reports its progress in logs."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import soundfile as sf
+
+from audio_fixtures import RATE, tone
+from test_jobs import folder_contents
+
+MOODLINE = str(Path(sys.executable).with_name("moodline"))
+
+
+def analyze(*args, model: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([MOODLINE, "analyze", *map(str, args), "--model", str(model), "--jobs", "1"],
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
+
+
+def make_batch(folder: Path, count: int, seconds: float) -> Path:
+    """``count`` tones of ``seconds`` each and one WAV cut short."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        sf.write(folder / f"clip{i:03d}.wav", tone(150 + 7 * i, seconds) + 0.01 * rng.standard_normal(
+            int(seconds * RATE)).astype(np.float32), RATE)
+    whole = (folder / "clip000.wav").read_bytes()
+    (folder / "cut.wav").write_bytes(whole[: len(whole) // 2])
+    return folder
+
+
+def done_rows(out: Path) -> int:
+    try:
+        with sqlite3.connect(out / "manifest.sqlite", timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM files WHERE status = 'done'").fetchone()[0]
+    except sqlite3.Error:  # not made yet
+        return 0
+
+
+def table(path: Path) -> list[dict]:
+    """A Parquet table's rows, without the run id (which names the run that wrote a row)."""
+    return [{k: v for k, v in row.items() if k != "run_id"} for row in pq.read_table(path).to_pylist()]
+
+
+def test_a_run_killed_half_way_resumes_to_what_an_uninterrupted_run_gives(tmp_path, model_path):
+    batch = make_batch(tmp_path / "in", 40, 6.0)
+    whole = tmp_path / "whole"
+    first = analyze(batch, "--out", whole, "--segments", "--parquet", model=model_path)
+    assert first.returncode == 2 and b"1 failed, 40 analysed" in first.stderr
+
+    out = tmp_path / "killed"
+    run = subprocess.Popen([MOODLINE, "analyze", str(batch), "--out", str(out), "--segments", "--parquet",
+                            "--model", str(model_path), "--jobs", "1"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while done_rows(out) < 10 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    run.send_signal(signal.SIGKILL)
+    run.wait(10)
+    killed_after = done_rows(out)
+    assert 10 <= killed_after < 40, killed_after  # killed half-way, not at the end
+    assert not (out / "windows.parquet").exists()
+
+    resumed = analyze(batch, "--out", out, "--segments", "--parquet", "--resume", model=model_path)
+    err = resumed.stderr.decode()
+    assert f"resuming: {killed_after} of 41 files already done with this model and settings" in err
+    assert resumed.returncode == 2 and err.rstrip().endswith("truncated (header says 6.00 s, file holds 3.00 s)")
+    assert "cut.wav" in err  # a failed file is tried again
+
+    mine, theirs = folder_contents(out), folder_contents(whole)
+    for name in ("manifest.sqlite", "windows.parquet", "files.parquet"):
+        mine.pop(name), theirs.pop(name)
+    assert mine == theirs  # every timeline, segments file and summary.csv, byte for byte
+    for name in ("windows.parquet", "files.parquet"):
+        assert table(out / name) == table(whole / name)
+    assert len(table(out / "files.parquet")) == 40
+    assert len(table(out / "windows.parquet")) == sum(
+        (whole / f"clip{i:03d}.wav.csv").read_text().count("\n") - 1 for i in range(40))
+
+    again = analyze(batch, "--out", out, "--resume", "--segments", "--parquet", model=model_path)
+    assert b"resuming: 40 of 41 files already done" in again.stderr  # only the bad file is left
+
+
+def test_several_runs_into_one_folder_all_reach_the_tables(tmp_path, model_path):
+    a = make_batch(tmp_path / "a", 2, 3.0)
+    b = make_batch(tmp_path / "b", 3, 3.0)
+    out = tmp_path / "out"
+    analyze(a, "--out", out, "--parquet", model=model_path)
+    analyze(b, "--out", out, "--parquet", model=model_path)
+    files = pq.read_table(out / "files.parquet").to_pylist()
+    assert sorted(Path(f["file"]).parent.name + "/" + Path(f["file"]).name for f in files) == [
+        "a/clip000.wav", "a/clip001.wav", "b/clip000.wav", "b/clip001.wav", "b/clip002.wav"]
+    assert len({f["run_id"] for f in files}) == 2  # each row says which run made it
+    windows = pq.read_table(out / "windows.parquet")
+    assert set(windows.column_names) >= {"file", "run_id", "start_s", "end_s", "is_speech", "label",
+                                         "confidence", "p_neutral", "p_angry"}
+    assert len({Path(f).name for f in windows.column("file").to_pylist()}) == 3
+
+
+def test_resume_and_parquet_need_an_out_folder(tmp_path, model_path):
+    clip = make_batch(tmp_path / "in", 1, 1.0) / "clip000.wav"
+    for option in ("--resume", "--parquet"):
+        result = analyze(clip, option, model=model_path)
+        assert result.returncode == 2
+        assert result.stderr.decode().splitlines() == [f"moodline: {option} works on the --out folder: give --out DIR"]
+
+
+def test_a_long_batch_reports_progress_in_logs(tmp_path, model_path):
+    batch = make_batch(tmp_path / "in", 249, 0.3)
+    result = analyze(batch, "--out", tmp_path / "out", model=model_path)
+    lines = result.stderr.decode().splitlines()
+    progress = [line for line in lines if " files, " in line]
+    assert [line.split(" files, ")[0] for line in progress] == ["moodline: 100/250", "moodline: 200/250"]
+    assert all("x real time, about " in line and line.endswith(" left") for line in progress)
