@@ -35,27 +35,30 @@ def _analysed(folder, manifest: Manifest, name: str, angry: float) -> None:
                     summary=timeline.summary().to_dict())
 
 
+def _first_run(folder) -> str:
+    """A run in which a.wav and b.wav were analysed (angry) and bad.wav failed: its run id."""
+    with Manifest(folder, "m.onnx", "sha-a", LABELS, SETTINGS) as first:
+        _analysed(folder, first, "a.wav", 0.9)
+        _analysed(folder, first, "b.wav", 0.9)
+        first.record(folder / "in" / "bad.wav", FileStatus.FAILED, error="bad.wav: truncated")
+    return first.run_id
+
+
 def test_runs_into_one_folder_keep_every_file_and_the_latest_result_wins(tmp_path):
-    with Manifest(tmp_path, "m.onnx", "sha-a", LABELS, SETTINGS) as first:
-        _analysed(tmp_path, first, "a.wav", 0.9)
-        _analysed(tmp_path, first, "b.wav", 0.9)
-        first.record(tmp_path / "in" / "bad.wav", FileStatus.FAILED, error="bad.wav: truncated")
+    first_run = _first_run(tmp_path)
     with Manifest(tmp_path, "m.onnx", "sha-a", LABELS, SETTINGS) as second:
-        assert second.run_id != first.run_id
+        assert second.run_id != first_run
         _analysed(tmp_path, second, "a.wav", 0.1)  # analysed again: this run's result counts
         latest = {os.path.basename(r.path): r for r in second.latest()}
     assert sorted(latest) == ["a.wav", "b.wav", "bad.wav"]
     assert latest["a.wav"].run_id == second.run_id and latest["a.wav"].summary["label"] == "calm"
-    assert latest["b.wav"].run_id == first.run_id and latest["b.wav"].summary["label"] == "angry"
+    assert latest["b.wav"].run_id == first_run and latest["b.wav"].summary["label"] == "angry"
     assert latest["bad.wav"].status is FileStatus.FAILED and latest["bad.wav"].error == "bad.wav: truncated"
     assert stat.S_IMODE(os.stat(tmp_path / MANIFEST_FILE).st_mode) == 0o600
 
 
 def test_only_done_files_with_the_same_model_and_settings_and_unchanged_inputs_may_be_skipped(tmp_path):
-    with Manifest(tmp_path, "m.onnx", "sha-a", LABELS, SETTINGS) as run:
-        _analysed(tmp_path, run, "a.wav", 0.9)
-        _analysed(tmp_path, run, "b.wav", 0.9)
-        run.record(tmp_path / "in" / "c.wav", FileStatus.FAILED, error="c.wav: truncated")
+    _first_run(tmp_path)
     with Manifest(tmp_path, "m.onnx", "sha-a", LABELS, SETTINGS) as same:
         done = same.done_already()
         assert sorted(os.path.basename(p) for p in done) == ["a.wav", "b.wav"]  # the failure is retried
