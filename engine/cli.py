@@ -24,7 +24,7 @@ from . import __version__
 from .analysis import AnalysisSettings
 from .batch import DEFAULT_JOBS, analyze_files
 from .cluster import analyze_on_ray
-from .audio import audio_duration_s, find_audio_files
+from .audio import find_audio_files
 from .errors import AudioError, MoodlineError
 from .fileio import atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text
 from .manifest import FileStatus, Manifest, file_sha256, input_stat
@@ -125,7 +125,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     summaries: list[dict] = []
     csv_header_done = False
     files = [file for file, _ in inputs]
-    progress = BatchProgress(len(files), _known_audio_s(files) if sys.stderr.isatty() else 0.0)
+    progress = BatchProgress(files)
     if args.ray is not None:
         results = analyze_on_ray(files, model.path, settings, args.ray or None)
     else:
@@ -219,11 +219,6 @@ def _not_done_yet(inputs: list[tuple[Path, Path]], manifest: Manifest, out_dir: 
         print(f"moodline: resuming: {len(inputs) - len(todo)} of {len(inputs)} files already done "
               f"with this model and settings", file=sys.stderr)
     return todo
-
-
-def _known_audio_s(files: Sequence[Path]) -> float:
-    # Formats only FFmpeg decodes have no cheap length: they count when analysed.
-    return sum(audio_duration_s(file) or 0.0 for file in files)
 
 
 def _check_pyarrow() -> None:

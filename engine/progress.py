@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from pathlib import Path
+from typing import Sequence, TextIO
 
+from .audio import audio_duration_s
 from .timeline import format_clock
 
 LOG_EVERY_FILES = 100
@@ -19,18 +21,22 @@ MIN_BAR_AUDIO_S = 30.0  # shorter work needs no bar
 
 
 class BatchProgress:
-    """Counts files and audio as they finish; ``total_audio_s`` may be 0 when lengths are unknown."""
+    """Counts ``files`` and their audio as they finish (on a terminal, their total length is
+    read first, from the headers, for the bar and its time left)."""
 
-    def __init__(self, total_files: int, total_audio_s: float, stream: TextIO | None = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.total_files, self.total_audio_s = total_files, total_audio_s
+    def __init__(self, files: Sequence[Path], stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr  # None: stderr is closed
+        self.total_files, self.total_audio_s = len(files), 0.0
         self.files_done, self.audio_done_s = 0, 0.0
         self.started = time.perf_counter()
         self._bar = None
-        if self._is_terminal() and total_audio_s >= MIN_BAR_AUDIO_S:
+        if self._is_terminal():
+            # Formats only FFmpeg decodes have no cheap length: they count when analysed.
+            self.total_audio_s = sum(audio_duration_s(file) or 0.0 for file in files)
+        if self.total_audio_s >= MIN_BAR_AUDIO_S:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=round(total_audio_s, 1), file=self.stream, unit="s", unit_scale=False,
+            self._bar = tqdm(total=round(self.total_audio_s, 1), file=self.stream, unit="s", unit_scale=False,
                              bar_format="{l_bar}{bar}| {postfix} [{elapsed}<{remaining}]")
             self._bar.set_postfix_str(self._counts(), refresh=False)
 
@@ -58,7 +64,7 @@ class BatchProgress:
         if self._bar is not None:
             self._bar.set_postfix_str(self._counts(), refresh=False)
             self._bar.update(max(0.0, self.audio_done_s - self._bar.n))
-        elif self.files_done % LOG_EVERY_FILES == 0 and self.files_done < self.total_files:
+        elif self.files_done % LOG_EVERY_FILES == 0 and self.files_done < self.total_files and self.stream:
             print(f"moodline: {self.line()}", file=self.stream, flush=True)
 
     def line(self) -> str:
@@ -77,7 +83,7 @@ class BatchProgress:
         """A line (an error) that must not tear the bar."""
         if self._bar is not None:
             self._bar.write(line, file=self.stream)
-        else:
+        elif self.stream is not None:
             print(line, file=self.stream)
 
     def close(self) -> None:

@@ -3,6 +3,7 @@ same results as one that never stopped; --parquet writes every window and file o
 as two tables; a long batch reports its progress in logs."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -121,3 +122,12 @@ def test_a_long_batch_reports_progress_in_logs(tmp_path, model_path):
     progress = [line for line in lines if " files, " in line]
     assert [line.split(" files, ")[0] for line in progress] == ["moodline: 100/250", "moodline: 200/250"]
     assert all("x real time, about " in line and line.endswith(" left") for line in progress)
+
+
+def test_a_closed_stderr_does_not_stop_the_analysis(tmp_path, model_path):
+    clip = make_batch(tmp_path / "in", 1, 2.0) / "clip000.wav"
+    result = subprocess.run([MOODLINE, "analyze", str(clip), "--format", "json", "--model", str(model_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                            timeout=60, preexec_fn=lambda: os.close(2))  # as `moodline analyze … 2>&-`
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["file"] == str(clip)
