@@ -26,9 +26,11 @@ def analyze(*args, model: Path, env: dict | None = None) -> subprocess.Completed
 
 
 @pytest.fixture
-def local_only():
-    """The environment of a command that starts its own local Ray cluster."""
-    env = dict(os.environ)
+def local_only(tmp_path_factory):
+    """The environment of a command that starts its own local Ray cluster (Ray's token and
+    session files in folders of the test's own)."""
+    env = {**os.environ, "HOME": str(tmp_path_factory.mktemp("home")),
+           "RAY_TMPDIR": str(tmp_path_factory.mktemp("ray"))}
     env.pop("RAY_ADDRESS", None)
     return env
 
@@ -41,10 +43,13 @@ def head(tmp_path_factory):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    # Ray's token authentication, as a cluster should run: its own token, which a driver uses
-    # when RAY_AUTH_MODE=token (README: Archives).
-    env = {**os.environ, "RAY_TMPDIR": str(tmp_path_factory.mktemp("ray")), "RAY_AUTH_MODE": "token"}
+    # Ray's token authentication, as a cluster should run: a token of its own (in a private
+    # home, ~/.ray/auth_token), which a driver uses when RAY_AUTH_MODE=token (README: Archives).
+    env = {**os.environ, "RAY_TMPDIR": str(tmp_path_factory.mktemp("ray")), "RAY_AUTH_MODE": "token",
+           "HOME": str(tmp_path_factory.mktemp("home"))}
     env.pop("RAY_ADDRESS", None)
+    token = subprocess.run([ray, "get-auth-token", "--generate"], capture_output=True, text=True, timeout=60, env=env)
+    assert token.returncode == 0, token.stdout + token.stderr
     started = subprocess.run([ray, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
                               "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"],
                              capture_output=True, text=True, timeout=120, env=env)
