@@ -40,10 +40,12 @@ _models: dict[str, EmotionModel] = {}  # in a worker process: the model, by SHA-
 def _worker_model(sha256: str, model_bytes: bytes) -> EmotionModel:
     model = _models.get(sha256)
     if model is None:
-        folder = Path(tempfile.mkdtemp(prefix="moodline-model-"))  # private (0700)
-        path = folder / f"{sha256[:16]}.onnx"
-        path.write_bytes(model_bytes)
-        model = _models[sha256] = EmotionModel(path, threads=1)
+        # onnxruntime reads the whole file when the session starts: the copy (in a private
+        # folder) is removed at once, so no worker leaves a model behind on its node.
+        with tempfile.TemporaryDirectory(prefix="moodline-model-") as folder:
+            path = Path(folder) / f"{sha256[:16]}.onnx"
+            path.write_bytes(model_bytes)
+            model = _models[sha256] = EmotionModel(path, threads=1)
     return model
 
 
@@ -63,7 +65,9 @@ def analyze_on_ray(files: Sequence[Path], model_path: Path, settings: AnalysisSe
                    address: str | None) -> Iterator[FileResult]:
     """Connect to the Ray cluster at ``address`` (``None``: the one ``RAY_ADDRESS`` names, else a
     new local one on this machine's cores) now, then yield each file's result in input order.
-    Closing the iterator (or its end) disconnects."""
+    Closing the iterator (or its end) disconnects. No files (all resumed past): no cluster."""
+    if not files:
+        return iter(())
     cpus = _connect(address)
     return _results(files, model_path, settings, cpus)
 
