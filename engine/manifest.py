@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import MoodlineError
 from .fileio import PRIVATE_FILE_MODE, os_error_text
@@ -196,13 +196,6 @@ class Manifest:
     def is_current(record: FileRecord, path: str | os.PathLike) -> bool:
         """Whether ``path`` is still the file ``record`` describes (same size and mtime)."""
         return (record.size_bytes, record.mtime_ns) == input_stat(path)
-
-    def runs(self) -> Iterator[dict[str, Any]]:
-        """The runs into this folder, oldest first."""
-        for run_id, started, model, sha, labels, settings in self._db.execute(
-                "SELECT run_id, started_unix_s, model, model_sha256, labels, settings FROM runs ORDER BY started_unix_s"):
-            yield {"run_id": run_id, "started_unix_s": started, "model": os.fsdecode(model), "model_sha256": sha,
-                   "labels": json.loads(labels), "settings": json.loads(settings)}
 
 
 def _cause(exc: Exception) -> str:

@@ -328,13 +328,12 @@ class Timeline:
         try:
             if path.suffix.lower() == ".csv":
                 return cls._from_csv(path.read_text(encoding="utf-8", errors="surrogateescape"))
-            return cls.from_json_dict(json.loads(path.read_text(encoding="utf-8")))
+            return cls._from_json(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise MoodlineError(f"{path}: not a Moodline timeline ({exc})") from None
 
     @classmethod
-    def from_json_dict(cls, data: dict[str, Any]) -> "Timeline":
-        """The timeline :meth:`to_json_dict` describes."""
+    def _from_json(cls, data: dict[str, Any]) -> "Timeline":
         timeline = cls(tuple(data["labels"]))
         timeline.extend(TimelinePoint.from_dict(d) for d in data["timeline"])
         timeline.duration_s = float(data.get("duration_s", timeline.duration_s))
