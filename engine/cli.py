@@ -26,7 +26,8 @@ from .batch import DEFAULT_JOBS, analyze_files
 from .cluster import analyze_on_ray
 from .audio import find_audio_files
 from .errors import AudioError, MoodlineError
-from .fileio import atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text
+from .fileio import (atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text,
+                     remove_stale_parts)
 from .manifest import FileStatus, Manifest, file_sha256, input_stat
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
 from .progress import BatchProgress
@@ -120,8 +121,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 raise
             failures.append(str(exc))  # the files are still analysed and written
             print(f"moodline: {exc}", file=sys.stderr)
+    done_before = 0
     if args.resume:
-        inputs = _not_done_yet(inputs, manifest, out_dir)
+        remove_stale_parts(out_dir)  # what the run that died was writing
+        todo = _not_done_yet(inputs, manifest, out_dir)
+        done_before, inputs = len(inputs) - len(todo), todo
     summaries: list[dict] = []
     csv_header_done = False
     files = [file for file, _ in inputs]
@@ -175,7 +179,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             print(f"moodline: {exc}", file=sys.stderr)
     if failures:
         if attempted > 1:  # with a single input the one line above already said it all
-            print(f"moodline: {len(failures)} failed, {len(summaries)} analysed:", file=sys.stderr)
+            before = f", {done_before} done before" if done_before else ""
+            print(f"moodline: {len(failures)} failed, {len(summaries)} analysed{before}:", file=sys.stderr)
             for failure in failures:
                 print(f"  {failure}", file=sys.stderr)
         return EXIT_FAILED

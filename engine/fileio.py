@@ -22,6 +22,7 @@ from .errors import MoodlineError
 PRIVATE_FILE_MODE = 0o600  # recordings, timelines, settings: personal data
 PRIVATE_DIR_MODE = 0o700
 PUBLIC_FILE_MODE = 0o644  # files meant for everyone on the machine (a trained model)
+PART_SUFFIX = ".part"  # a write in progress (atomic_output)
 
 
 def os_error_text(exc: OSError) -> str:
@@ -56,7 +57,9 @@ def atomic_output(path: str | os.PathLike, mode: int = PRIVATE_FILE_MODE) -> Ite
     path = Path(path)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
+        # The writer's process id in the name: litter of a writer killed mid-write is told
+        # from a write in progress (remove_stale_parts).
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=PART_SUFFIX, dir=path.parent or ".")
         os.close(fd)
         yield Path(tmp)
         with open(tmp, "rb+") as handle:
@@ -72,6 +75,34 @@ def atomic_output(path: str | os.PathLike, mode: int = PRIVATE_FILE_MODE) -> Ite
                 os.remove(tmp)
             except OSError:
                 pass
+
+
+def remove_stale_parts(folder: str | os.PathLike) -> int:
+    """Remove the temporary files (``.NAME.PID.XXXX.part``) that writers killed mid-write (kill -9,
+    a power cut) left anywhere under ``folder``; returns how many. A file whose writer is still
+    running is left alone, and so is every file where this system cannot tell (Windows)."""
+    removed = 0
+    for part in Path(folder).rglob(f".*{PART_SUFFIX}"):
+        pieces = part.name.split(".")
+        if len(pieces) >= 4 and pieces[-3].isdigit() and not _process_alive(int(pieces[-3])):
+            try:
+                part.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if os.name != "posix":  # os.kill there would end the process, not ask about it
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
 
 
 def make_private_dir(path: str | os.PathLike, exist_ok: bool = True) -> Path:

@@ -89,6 +89,7 @@ def test_a_run_killed_half_way_resumes_to_what_an_uninterrupted_run_gives(tmp_pa
 
     again = analyze(batch, "--out", out, "--resume", "--segments", "--parquet", model=model_path)
     assert b"resuming: 40 of 41 files already done" in again.stderr  # only the bad file is left
+    assert "moodline: 1 failed, 0 analysed, 40 done before:" in again.stderr.decode().splitlines()
 
 
 def test_several_runs_into_one_folder_all_reach_the_tables(tmp_path, model_path):

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
 
+from moodline.engine.fileio import remove_stale_parts
 from moodline.engine.manifest import MANIFEST_FILE, FileStatus, Manifest
 from moodline.engine.tables import FILES_TABLE, WINDOWS_TABLE, write_tables
 from moodline.engine.timeline import Timeline, TimelinePoint
@@ -101,3 +104,15 @@ def test_csv_and_json_timelines_load_back_alike(tmp_path):
     for suffix in (".csv", ".json"):
         loaded = Timeline.load(timeline.save(tmp_path / f"t{suffix}"))
         assert [p.to_dict() for p in loaded.points] == [p.to_dict() for p in timeline.points]
+
+
+def test_resume_clears_what_a_killed_writer_left_and_nothing_a_live_one_is_writing(tmp_path):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)
+    (tmp_path / "sub").mkdir()
+    left = tmp_path / "sub" / f".talk.wav.csv.{dead_pid}.k2x9q.part"  # as atomic_output names them
+    writing = tmp_path / f".other.wav.csv.{os.getpid()}.a1b2c.part"
+    for part in (left, writing):
+        part.write_text("start_s,end_s\n0.0")
+    assert remove_stale_parts(tmp_path) == 1
+    assert not left.exists() and writing.exists()
