@@ -57,3 +57,17 @@ def test_every_runtime_module_imports_with_only_the_runtime_dependencies():
                             text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.split()[0]) >= 20  # the whole runtime, not an empty walk
+
+
+def test_the_optional_extras_are_asked_for_in_one_line_when_missing(tmp_path):
+    """pyarrow (--parquet) and Ray (--ray) are extras, not runtime dependencies: without them a
+    bare install analyses as ever and names the extra to install, in one line, exit 2."""
+    moodline = bare_python().with_name("moodline.exe" if sys.platform == "win32" else "moodline")
+    demo = ROOT / "assets" / "demo.flac"
+    for options, extra in ((["--out", str(tmp_path / "out"), "--parquet"], "moodline[tables]"),
+                           (["--ray"], "moodline[cluster]")):
+        result = subprocess.run([str(moodline), "analyze", str(demo), "--model", "fast", *options],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and result.stdout == ""
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and f"pip install '{extra}'" in lines[0], lines
