@@ -72,6 +72,7 @@ class TimelineSeries:
         self._times = _Growing()
         self._probs = _Growing(max(1, len(self.labels)), np.float32)
         self._speech = _Growing(dtype=bool)
+        self._clipped = _Growing(dtype=bool)
         self._winners = _Growing(dtype=np.int16)
         self._winner_probs = _Growing(dtype=np.float32)
         self._edges: np.ndarray | None = None
@@ -92,6 +93,7 @@ class TimelineSeries:
                 rows[i, :len(self.labels)] = [p.probabilities.get(label, np.nan) for label in self.labels]
         self._probs.append(rows)
         self._speech.append(np.array([p.is_speech for p in points]))
+        self._clipped.append(np.array([p.clipped for p in points]))
         emotion = np.isfinite(rows[:, 0])
         winners = np.where(emotion, np.argmax(np.where(np.isfinite(rows), rows, -1.0), axis=1), NO_WINNER)
         self._winners.append(winners.astype(np.int16))
@@ -169,12 +171,13 @@ class TimelineSeries:
     def dominant_bands(self, x0: float, x1: float, max_bins: int, unsure_threshold: float) -> Bands:
         """The dominant-emotion strip for ``[x0, x1]`` drawn ``max_bins`` pixels wide: one band
         per run of points with the same winning label and the same sureness (a winner below
-        ``unsure_threshold`` is unsure); silence is no band. With more cells than pixels,
+        ``unsure_threshold``, or clipped, is unsure); silence is no band. With more cells than pixels,
         each pixel shows the label that covers most of its speech time, sure when most of
         that time was sure; a pixel is blank only when none of its time is speech."""
         i, j = self._visible_cells(x0, x1)
         codes = self.winners[i:j].astype(np.int32)
-        sure = (self.winner_probabilities[i:j] >= unsure_threshold) & (codes != NO_WINNER)
+        sure = (self.winner_probabilities[i:j] >= unsure_threshold) & (codes != NO_WINNER) \
+            & ~self._clipped.view[i:j]  # speech recorded too loud is drawn as doubtful as it is
         keys = np.where(codes == NO_WINNER, -1, 2 * codes + sure)
         starts, ends, run_keys = self._runs(i, keys)
         speech = run_keys >= 0

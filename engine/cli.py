@@ -31,7 +31,7 @@ from .fileio import (atomic_write, check_writable_dir, exclusive_lock, make_priv
 from .manifest import FileStatus, Manifest, file_sha256, input_stat
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
 from .progress import BatchProgress
-from .readout import EMOTION, LISTENING, UNSURE, LabelStabilizer, Pause, Readout, StabilizerSettings
+from .readout import EMOTION, LISTENING, TOO_LOUD, UNSURE, LabelStabilizer, Pause, Readout, StabilizerSettings
 from .tables import write_tables
 from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
 
@@ -71,15 +71,18 @@ def _stabilizer_settings(args: argparse.Namespace) -> StabilizerSettings:
 # ---- analyze ----------------------------------------------------------------------------
 def _print_summary(name: str, timeline: Timeline, emit: Callable[[str], None] = print) -> None:
     summary = timeline.summary()
+    too_loud = f", {format_clock(summary.clipped_s)} of it too loud to judge" if summary.clipped_s else ""
     if summary.label is None:
-        emit(f"{name}  {format_clock(timeline.duration_s)}  no speech")
+        emit(f"{name}  {format_clock(timeline.duration_s)}  "
+             + (f"speech too loud to judge (clipped, {format_clock(summary.clipped_s)})" if summary.clipped_s else "no speech"))
         return
     emit(f"{name}  {format_clock(timeline.duration_s)}  {summary.label} "
          f"(mean p={summary.probabilities[summary.label]:.2f}, "
-         f"{summary.shares[summary.label]:.0%} of {format_clock(summary.speech_s)} speech)")
+         f"{summary.shares[summary.label]:.0%} of {format_clock(summary.speech_s)} speech{too_loud})")
     emit(f"  {summary.breakdown()}")
     for segment in timeline.segments():
-        what = f"{segment.label}  {segment.confidence:.2f}" if segment.is_speech else "no speech"
+        what = "too loud (clipped)" if segment.clipped else \
+            f"{segment.label}  {segment.confidence:.2f}" if segment.is_speech else "no speech"
         emit(f"  {format_clock(segment.start_s):>7} – {format_clock(segment.end_s):>7}  {what}")
 
 
@@ -299,7 +302,7 @@ def _write_summary_csv(path: Path, records: list[dict], labels: Sequence[str]) -
     files (a file analysed again replaces its row): the read-merge-write happens under an
     exclusive lock, and the write is atomic.
     """
-    header = ["file", "duration_s", "label", "speech_s", *(f"p_{l}" for l in labels),
+    header = ["file", "duration_s", "label", "speech_s", "clipped_s", *(f"p_{l}" for l in labels),
               *(f"share_{l}" for l in labels)]
     rows: dict[str, list[str]] = {}
     for r in records:
@@ -307,7 +310,7 @@ def _write_summary_csv(path: Path, records: list[dict], labels: Sequence[str]) -
         probs = [f"{s['probabilities'][l]:.6f}" if s["probabilities"] else "" for l in labels]
         shares = [f"{s['shares'][l]:.6f}" for l in labels]
         rows[r["file"]] = [r["file"], f"{r['duration_s']:.3f}", s["label"] or "", f"{s['speech_s']:.3f}",
-                           *probs, *shares]
+                           f"{s.get('clipped_s', 0.0):.3f}", *probs, *shares]
     with exclusive_lock(path.with_name(f".{path.name}.lock")):
         earlier = [row for row in _read_summary_rows(path, header) if row[0] not in rows]
         table = [header, *sorted(earlier + list(rows.values()), key=lambda row: row[0])]
@@ -523,6 +526,8 @@ def _readout_text(readout: Readout) -> str:
         text = f"{readout.label:<10} {readout.confidence:4.2f} {'█' * round(readout.confidence * 20)}"
     elif readout.state == UNSURE:
         text = f"{'unsure':<10} (best guess {readout.best_guess}, {readout.confidence:.2f})"
+    elif readout.state == TOO_LOUD:
+        text = f"{'too loud':<10} (clipped: move the microphone away or turn its gain down)"
     else:  # NO_SPEECH: the stabiliser holds through pauses instead; kept for completeness
         text = "(no speech)"
     return text + ("  (paused)" if readout.pause == Pause.PAUSED else "")

@@ -3,7 +3,8 @@ window's emotion panel and the conversation aid all show these readouts.
 
 A :class:`Readout` is one of: *listening* (nothing heard yet, or not for a long while), *no
 speech*, *unsure* (the best emotion's probability is below the unsure threshold, so no label is
-shown as if it were known) or an *emotion* with its confidence. :class:`LabelStabilizer` turns
+shown as if it were known), *too loud* (the speech is clipped: distortion the model would
+misread) or an *emotion* with its confidence. :class:`LabelStabilizer` turns
 the stream of timeline points into calm readouts for a person reading them live in a
 conversation: a shown state stays for a minimum dwell time, a new emotion must beat the shown
 one by a hysteresis margin, and a pause never replaces what was last heard. Through a pause the
@@ -24,8 +25,8 @@ from typing import Mapping
 from .errors import MoodlineError
 from .timeline import TimelinePoint
 
-LISTENING, NO_SPEECH, UNSURE, EMOTION = "listening", "no_speech", "unsure", "emotion"
-_STATE_WORDS = {LISTENING: "Listening…", NO_SPEECH: "No speech", UNSURE: "Unsure"}
+LISTENING, NO_SPEECH, UNSURE, TOO_LOUD, EMOTION = "listening", "no_speech", "unsure", "too_loud", "emotion"
+_STATE_WORDS = {LISTENING: "Listening…", NO_SPEECH: "No speech", UNSURE: "Unsure", TOO_LOUD: "Too loud"}
 
 DEFAULT_UNSURE_THRESHOLD = 0.40  # below this probability the best emotion is "unsure"
 
@@ -113,6 +114,8 @@ def readout_for(point: TimelinePoint | None, unsure_threshold: float = DEFAULT_U
     probs = group_probabilities(point.probabilities, grouping)
     best = max(probs, key=probs.get)
     level = intensity(point.probabilities)
+    if point.clipped:
+        return Readout(TOO_LOUD, confidence=probs[best], best_guess=best)
     if probs[best] < unsure_threshold:
         return Readout(UNSURE, confidence=probs[best], best_guess=best, intensity=level)
     return Readout(EMOTION, best, probs[best], intensity=level)
@@ -152,7 +155,7 @@ class LabelStabilizer:
     while "unsure" (the shown emotion's probability fell below the unsure threshold by the
     margin) shows as soon as the dwell allows. Never shows *no speech*: a pause holds the last
     readout (see :class:`Pause`) until it has lasted ``listening_after_s``; then *listening*
-    shows, and the next speech shows at once. Points that go back in time (the user played a
+    shows, and the next speech shows at once. *Too loud* shows at once too. Points that go back in time (the user played a
     recording from an earlier moment) or jump ahead by more than that start afresh.
     """
 
@@ -188,7 +191,8 @@ class LabelStabilizer:
             if key != self._candidate:
                 self._candidate, self._candidate_since_s = key, now
             first = self._since_s is None
-            dwell_over = first or now - self._since_s >= s.min_dwell_s
+            # Clipped speech shows at once: an emotion held on over distortion would be read as heard.
+            dwell_over = first or proposal.state == TOO_LOUD or now - self._since_s >= s.min_dwell_s
             confirmed = first or proposal.state != EMOTION \
                 or now - self._candidate_since_s >= s.confirm_s - 1e-6
             if dwell_over and confirmed:
@@ -205,6 +209,8 @@ class LabelStabilizer:
         """What ``raw`` would change the shown readout to, before dwell and confirmation."""
         s = self.settings
         if shown.state == EMOTION:
+            if raw.state == TOO_LOUD:
+                return raw
             held = probs.get(shown.label, 0.0)
             if raw.state == EMOTION and raw.label != shown.label and raw.confidence >= held + s.hysteresis:
                 return raw

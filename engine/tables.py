@@ -1,8 +1,8 @@
 """The results of an ``--out`` folder as two Parquet tables that data tools load at once.
 
 ``windows.parquet``: one row per window of every analysed file (``file, run_id, start_s, end_s,
-is_speech, label, confidence, p_<label>…``). ``files.parquet``: one row per file (``file,
-run_id, duration_s, label, speech_s, p_<label>…, share_<label>…``). Both are rebuilt from the
+is_speech, label, confidence, clipped, p_<label>…``). ``files.parquet``: one row per file (``file,
+run_id, duration_s, label, speech_s, clipped_s, p_<label>…, share_<label>…``). Both are rebuilt from the
 folder's manifest (every run's latest result per file) and the per-file timelines at the end
 of each run, and replace the old ones atomically, so ``pandas.read_parquet``, DuckDB or Spark
 read a whole archive's run in one call and never half a table.
@@ -31,10 +31,10 @@ def _schemas(labels: Sequence[str]):
     windows = pa.schema([pa.field("file", pa.string()), pa.field("run_id", pa.string()),
                          pa.field("start_s", pa.float64()), pa.field("end_s", pa.float64()),
                          pa.field("is_speech", pa.bool_()), pa.field("label", pa.string()),
-                         pa.field("confidence", pa.float32()), *probs])
+                         pa.field("confidence", pa.float32()), pa.field("clipped", pa.bool_()), *probs])
     files = pa.schema([pa.field("file", pa.string()), pa.field("run_id", pa.string()),
                        pa.field("duration_s", pa.float64()), pa.field("label", pa.string()),
-                       pa.field("speech_s", pa.float64()), *probs,
+                       pa.field("speech_s", pa.float64()), pa.field("clipped_s", pa.float64()), *probs,
                        *(pa.field(f"share_{label}", pa.float32()) for label in labels)])
     return windows, files
 
@@ -66,7 +66,7 @@ def write_tables(folder: str | os.PathLike, records: Sequence[FileRecord], label
                     "file": [_name(record.path)] * len(points), "run_id": [record.run_id] * len(points),
                     "start_s": [p.start_s for p in points], "end_s": [p.end_s for p in points],
                     "is_speech": [p.is_speech for p in points], "label": [p.label for p in points],
-                    "confidence": [p.confidence for p in points],
+                    "confidence": [p.confidence for p in points], "clipped": [p.clipped for p in points],
                     **{f"p_{label}": probs[label] for label in labels}}, schema=window_schema))
     columns: dict[str, list] = {field.name: [] for field in file_schema}
     for record in done:
@@ -76,6 +76,7 @@ def write_tables(folder: str | os.PathLike, records: Sequence[FileRecord], label
         columns["duration_s"].append(record.duration_s)
         columns["label"].append(s.get("label"))
         columns["speech_s"].append(s.get("speech_s"))
+        columns["clipped_s"].append(s.get("clipped_s", 0.0))
         for label in labels:
             columns[f"p_{label}"].append((s.get("probabilities") or {}).get(label))
             columns[f"share_{label}"].append((s.get("shares") or {}).get(label))

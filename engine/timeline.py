@@ -37,7 +37,10 @@ class TimelinePoint:
     """What one window of audio sounded like.
 
     Windows without speech carry no emotion: ``label``, ``confidence`` and ``probabilities``
-    are ``None`` and ``is_speech`` is false.
+    are ``None`` and ``is_speech`` is false. A speech window recorded too loud (``clipped``:
+    its peaks flattened at full scale) keeps what the model said, but no view shows that as
+    the emotion heard and summaries leave it out: distortion moves labels (see
+    :data:`~moodline.engine.analysis.CLIPPED_SHARE`).
     """
 
     start_s: float
@@ -46,12 +49,19 @@ class TimelinePoint:
     label: str | None
     confidence: float | None
     is_speech: bool
+    clipped: bool = False
+
+    @property
+    def judged(self) -> bool:
+        """Speech whose emotion counts: heard, and not distorted by clipping."""
+        return self.is_speech and self.probabilities is not None and not self.clipped
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "start_s": round(self.start_s, 4),
             "end_s": round(self.end_s, 4),
             "is_speech": self.is_speech,
+            "clipped": self.clipped,
             "label": self.label,
             "confidence": None if self.confidence is None else round(self.confidence, 6),
             "probabilities": None if self.probabilities is None
@@ -61,22 +71,24 @@ class TimelinePoint:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TimelinePoint":
         return cls(float(d["start_s"]), float(d["end_s"]), d.get("probabilities"), d.get("label"),
-                   d.get("confidence"), bool(d["is_speech"]))
+                   d.get("confidence"), bool(d["is_speech"]), bool(d.get("clipped", False)))
 
 
 @dataclass(frozen=True)
 class Summary:
     """A file's (or session's) emotion in brief.
 
-    ``label`` is the argmax of the mean probabilities over speech windows, or ``None`` when
-    nothing was said; ``shares`` is each emotion's share of the speech windows;
-    ``speech_s`` is the speech time: one hop per speech window.
+    ``label`` is the argmax of the mean probabilities over the judged speech windows (see
+    :attr:`TimelinePoint.judged`), or ``None`` when there are none; ``shares`` is each emotion's
+    share of those windows; ``speech_s`` is the speech time (one hop per speech window) and
+    ``clipped_s`` the part of it recorded too loud to judge.
     """
 
     label: str | None
     probabilities: dict[str, float] | None
     shares: dict[str, float]
     speech_s: float
+    clipped_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +97,7 @@ class Summary:
             else {k: round(v, 6) for k, v in self.probabilities.items()},
             "shares": {k: round(v, 6) for k, v in self.shares.items()},
             "speech_s": round(self.speech_s, 3),
+            "clipped_s": round(self.clipped_s, 3),
         }
 
     def ranked_shares(self) -> list[tuple[str, float]]:
@@ -132,7 +145,8 @@ class Segment:
     """A stretch of one emotion (``label``), or of no speech (``label`` is ``None``).
 
     ``confidence`` is the mean of its windows' winning probabilities (``None`` without speech);
-    ``windows`` how many analysis windows it merges.
+    ``windows`` how many analysis windows it merges. A ``clipped`` stretch was recorded too
+    loud: ``label`` is what the model said, not an emotion to show as heard.
     """
 
     start_s: float
@@ -140,6 +154,7 @@ class Segment:
     label: str | None
     confidence: float | None
     windows: int
+    clipped: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -171,18 +186,20 @@ def segments(points: Sequence[TimelinePoint], duration_s: float | None = None) -
     edges[-1] = end_s
     edges = np.minimum(edges, end_s).tolist()
     found: list[Segment] = []
-    first, label, total = 0, points[0].label, 0.0
+    first, key, total = 0, (points[0].label, points[0].clipped), 0.0
     for i, point in enumerate(points):
-        if point.label != label:
-            found.append(_segment(edges[first], edges[i], label, total, i - first))
-            first, label, total = i, point.label, 0.0
+        if (point.label, point.clipped) != key:
+            found.append(_segment(edges[first], edges[i], key, total, i - first))
+            first, key, total = i, (point.label, point.clipped), 0.0
         total += point.confidence or 0.0
-    found.append(_segment(edges[first], edges[len(points)], label, total, len(points) - first))
+    found.append(_segment(edges[first], edges[len(points)], key, total, len(points) - first))
     return found
 
 
-def _segment(start_s: float, end_s: float, label: str | None, confidence_sum: float, windows: int) -> Segment:
-    return Segment(start_s, end_s, label, confidence_sum / windows if label is not None else None, windows)
+def _segment(start_s: float, end_s: float, key: tuple[str | None, bool], confidence_sum: float,
+             windows: int) -> Segment:
+    label, clipped = key
+    return Segment(start_s, end_s, label, confidence_sum / windows if label is not None else None, windows, clipped)
 
 
 class SegmentOrder(Enum):
@@ -199,7 +216,7 @@ def top_segments(found: Sequence[Segment], count: int = 5, order: SegmentOrder =
     The most confident are chosen among segments of at least ``min_confident_s``: a lone
     window is often very sure, and a moment is not what a reader of an hour looks for.
     """
-    speech = [s for s in found if s.is_speech]
+    speech = [s for s in found if s.is_speech and not s.clipped]
     if order is SegmentOrder.LONGEST:
         ranked = sorted(speech, key=lambda s: (-s.duration_s, s.start_s))
     else:
@@ -208,19 +225,19 @@ def top_segments(found: Sequence[Segment], count: int = 5, order: SegmentOrder =
     return ranked[:count]
 
 
-SEGMENTS_CSV_HEADER = ("start_s", "end_s", "start", "end", "label", "confidence")
+SEGMENTS_CSV_HEADER = ("start_s", "end_s", "start", "end", "label", "confidence", "clipped")
 SEGMENTS_SUFFIX = ".segments.csv"  # a recording's segments beside it: talk.wav → talk.wav.segments.csv
 
 
 def segments_to_csv(found: Sequence[Segment]) -> str:
     """One row per segment: times in seconds and as a clock (m:ss / h:mm:ss), label and mean
-    confidence (both empty for a segment without speech)."""
+    confidence (both empty for a segment without speech), and whether it was clipped (too loud)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SEGMENTS_CSV_HEADER)
     for s in found:
         writer.writerow([f"{s.start_s:.4f}", f"{s.end_s:.4f}", format_clock(s.start_s), format_clock(s.end_s),
-                         s.label or "", "" if s.confidence is None else f"{s.confidence:.6f}"])
+                         s.label or "", "" if s.confidence is None else f"{s.confidence:.6f}", int(s.clipped)])
     return out.getvalue()
 
 
@@ -255,20 +272,24 @@ class Timeline:
 
     def _summarise(self) -> Summary:
         speech = [p for p in self.points if p.is_speech and p.probabilities is not None]
-        if not speech:
-            return Summary(None, None, {label: 0.0 for label in self.labels}, 0.0)
-        probs = np.array([[p.probabilities[label] for label in self.labels] for p in speech])
+        judged = [p for p in speech if not p.clipped]
+        # Windows overlap; each stands for one hop of time, so speech time is hops, not
+        # the union of windows (which would count the silence around every utterance).
+        hop_s = _hop_s(self.points) if self.points else 0.0
+        speech_s = min(len(speech) * hop_s, self.duration_s)
+        clipped_s = min((len(speech) - len(judged)) * hop_s, speech_s)
+        if not judged:
+            return Summary(None, None, {label: 0.0 for label in self.labels}, speech_s, clipped_s)
+        probs = np.array([[p.probabilities[label] for label in self.labels] for p in judged])
         mean = probs.mean(axis=0)
         counts = {label: 0 for label in self.labels}
-        for p in speech:
+        for p in judged:
             counts[p.label] += 1
         return Summary(
             label=self.labels[int(np.argmax(mean))],
             probabilities={label: float(m) for label, m in zip(self.labels, mean)},
-            shares={label: counts[label] / len(speech) for label in self.labels},
-            # Windows overlap; each stands for one hop of time, so speech time is hops, not
-            # the union of windows (which would count the silence around every utterance).
-            speech_s=min(len(speech) * _hop_s(self.points), self.duration_s),
+            shares={label: counts[label] / len(judged) for label in self.labels},
+            speech_s=speech_s, clipped_s=clipped_s,
         )
 
     def segments(self) -> list[Segment]:
@@ -288,16 +309,17 @@ class Timeline:
         }
 
     def to_csv(self) -> str:
-        """One row per window: times, speech flag, label, confidence, one column per emotion."""
+        """One row per window: times, speech flag, label, confidence, one column per emotion, and
+        whether the window was clipped (recorded too loud)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["start_s", "end_s", "is_speech", "label", "confidence", *self.labels])
+        writer.writerow(["start_s", "end_s", "is_speech", "label", "confidence", *self.labels, "clipped"])
         for p in self.points:
             probs = [""] * len(self.labels) if p.probabilities is None \
                 else [f"{p.probabilities[label]:.6f}" for label in self.labels]
             confidence = "" if p.confidence is None else f"{p.confidence:.6f}"
             writer.writerow([f"{p.start_s:.4f}", f"{p.end_s:.4f}", int(p.is_speech), p.label or "",
-                             confidence, *probs])
+                             confidence, *probs, int(p.clipped)])
         return out.getvalue()
 
     def save(self, path: str | os.PathLike, file: str | None = None) -> Path:
@@ -345,12 +367,14 @@ class Timeline:
         header = rows[0]
         if header[:5] != ["start_s", "end_s", "is_speech", "label", "confidence"]:
             raise ValueError("unknown columns")
-        labels = tuple(header[5:])
+        flagged = header[-1] == "clipped"  # files written before Moodline flagged clipping lack it
+        labels = tuple(header[5:-1] if flagged else header[5:])
         timeline = cls(labels)
         timeline.extend(TimelinePoint(
             float(row[0]), float(row[1]),
             None if row[5] == "" else {label: float(v) for label, v in zip(labels, row[5:])},
-            row[3] or None, None if row[4] == "" else float(row[4]), row[2] == "1") for row in rows[1:])
+            row[3] or None, None if row[4] == "" else float(row[4]), row[2] == "1",
+            flagged and row[-1] == "1") for row in rows[1:])
         return timeline
 
 

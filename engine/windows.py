@@ -15,6 +15,10 @@ import numpy as np
 from .features import FeatureSpec, features
 from .vad import VAD_FRAME_S, SpeechDetector
 
+# A sample this close to full scale is at the converter's limit: speech recorded too loud has
+# its peaks flattened there (−0.09 dBFS, so resampling's small ripple on a flat top still counts).
+FULL_SCALE = 0.99
+
 
 @dataclass(frozen=True)
 class WindowGrid:
@@ -67,6 +71,7 @@ class Window:
     end_s: float  # clipped to the end of the audio for the last, padded window
     features: np.ndarray  # (frames, n_features) float32
     speech_fraction: float  # share of the window the VAD heard speech in (1.0 without a VAD)
+    clipped_fraction: float = 0.0  # share of the window's samples at full scale (see FULL_SCALE)
 
 
 class WindowSlicer:
@@ -79,6 +84,7 @@ class WindowSlicer:
         self._received = 0  # samples pushed since the stream began (the stream's length)
         self._pending = np.zeros(0, dtype=np.float32)  # samples from the next frame's start
         self._frames = np.zeros((0, grid.spec.n_features), dtype=np.float32)
+        self._clipped = np.zeros(0, dtype=np.int32)  # samples at full scale in each frame's hop
         self._first_frame = 0  # absolute index of _frames[0]
         self._next_window = 0
 
@@ -113,6 +119,8 @@ class WindowSlicer:
         new = features(buffer, spec)
         if len(new):
             self._frames = np.concatenate((self._frames, new)) if len(self._frames) else new
+            hops = buffer[: len(new) * spec.hop_length].reshape(len(new), spec.hop_length)
+            self._clipped = np.concatenate((self._clipped, np.count_nonzero(np.abs(hops) >= FULL_SCALE, axis=1)))
         self._pending = buffer[len(new) * spec.hop_length:].copy()
 
     def _complete_windows(self, final: bool, end_sample: int = 0, wanted: int = 0) -> list[Window]:
@@ -131,10 +139,12 @@ class WindowSlicer:
                 break  # the VAD has not heard all of this window yet
             lo = first_frame - self._first_frame
             start_s, end_s = start / self._rate, end / self._rate
+            clipped = int(self._clipped[lo: lo + grid.window_frames].sum())
             done.append(Window(
                 index=k, start_s=start_s, end_s=end_s,
                 features=self._frames[lo: lo + grid.window_frames].copy(),
                 speech_fraction=1.0 if self.speech is None else self.speech.speech_fraction(start_s, end_s),
+                clipped_fraction=clipped / (grid.window_frames * grid.spec.hop_length),
             ))
             self._next_window += 1
         self._forget_old()
@@ -145,6 +155,7 @@ class WindowSlicer:
         drop = keep_from - self._first_frame
         if drop > 0:
             self._frames = self._frames[drop:]
+            self._clipped = self._clipped[drop:]
             self._first_frame = keep_from
             if self.speech is not None:
                 self.speech.forget_before(keep_from * self.grid.spec.hop_length / self._rate)

@@ -17,8 +17,8 @@ from PyQt5.QtCore import QPropertyAnimation, Qt, pyqtSignal
 from PyQt5.QtGui import QFont, QFontMetrics
 from PyQt5.QtWidgets import QGraphicsOpacityEffect, QLabel, QVBoxLayout, QWidget
 
-from moodline.engine.readout import (EMOTION, GROUP_ORDER, INTENSITY, LISTENING, UNSURE, LabelStabilizer, Pause,
-                                     Readout, StabilizerSettings)
+from moodline.engine.readout import (EMOTION, GROUP_ORDER, INTENSITY, LISTENING, TOO_LOUD, UNSURE, LabelStabilizer,
+                                     Pause, Readout, StabilizerSettings)
 from moodline.engine.timeline import TimelinePoint
 
 from ..palette import Palette
@@ -45,7 +45,7 @@ FADE_MS = 400  # a new word fades in (and a held word brightens when speech resu
 DIM_MS = 1200  # dimming into a pause is slow, so it reads as "quiet", not as a change
 # Words the aid may show, so one font size fits them all and the size does not jump per word.
 _WORDS = [label.capitalize() for label in (*INTENSITY, *GROUP_ORDER)] + \
-    [Readout(LISTENING).word, Readout(UNSURE).word]
+    [Readout(LISTENING).word, Readout(UNSURE).word, Readout(TOO_LOUD).word]
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,8 @@ class ConversationAidView(QWidget):
             if self.display.show_percentages:
                 return f"best guess {readout.best_guess}, {readout.confidence:.0%}"
             return "no emotion is clear"
+        if readout.state == TOO_LOUD:
+            return "the voice is clipped: move the microphone away"
         return ""
 
     def _fade_to(self, target: float, before: Readout | None, now: Readout) -> None:

@@ -58,12 +58,13 @@ class SegmentsModel(QAbstractTableModel):
         if not index.isValid():
             return None
         segment, column = self.rows[index.row()], index.column()
-        unsure = segment.confidence < self.unsure_threshold
+        unsure = segment.clipped or segment.confidence < self.unsure_threshold
         if role == Qt.DisplayRole:
-            return (format_clock(segment.start_s), format_clock(segment.end_s), segment.label,
-                    f"{segment.confidence:.0%}")[column]
+            return (format_clock(segment.start_s), format_clock(segment.end_s),
+                    "too loud" if segment.clipped else segment.label,
+                    "–" if segment.clipped else f"{segment.confidence:.0%}")[column]
         if role == Qt.DecorationRole and column == 2:
-            return QColor(self.palette_.colour(segment.label))
+            return QColor(self.palette_.colour("too_loud" if segment.clipped else segment.label))
         if role == Qt.ForegroundRole and unsure:
             return QBrush(QColor(UNSURE_FOREGROUND))
         if role == Qt.BackgroundRole and index.row() == self.current:
@@ -72,6 +73,9 @@ class SegmentsModel(QAbstractTableModel):
             return self._bold
         if role == Qt.TextAlignmentRole and column != 2:
             return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == Qt.ToolTipRole and segment.clipped:
+            return (f"{format_clock(segment.start_s)}–{format_clock(segment.end_s)}: recorded too loud (the "
+                    "voice's peaks are clipped), so no emotion is shown. Click to play from here.")
         if role == Qt.ToolTipRole:
             doubt = f" (below the unsure threshold, {self.unsure_threshold:.0%})" if unsure else ""
             return (f"{format_clock(segment.start_s)}–{format_clock(segment.end_s)}: {segment.label}, "

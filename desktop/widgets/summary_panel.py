@@ -127,9 +127,10 @@ class SummaryPanel(QFrame):
         self.summary, self._duration_s, self.segments = summary, duration_s, list(segments)
         self.caption.setText(caption)
         self.headline.setText(summary.breakdown())
-        self.speech.setText(f"Speech {format_clock(summary.speech_s)} of {format_clock(duration_s)}")
+        too_loud = f", {format_clock(summary.clipped_s)} too loud to judge" if summary.clipped_s else ""
+        self.speech.setText(f"Speech {format_clock(summary.speech_s)} of {format_clock(duration_s)}{too_loud}")
         ranked = summary.ranked_shares()
-        self.bar.set_shares(ranked, self.palette_, summary.speech_s)
+        self.bar.set_shares(ranked, self.palette_, summary.speech_s - summary.clipped_s)
         cells = [f'<td><span style="color:{self.palette_.colour(label)}">■</span>&nbsp;{escape(label)}</td>'
                  f'<td align="right">&nbsp;{share:.0%}&nbsp;&nbsp;&nbsp;&nbsp;</td>'
                  for label, share in ranked]

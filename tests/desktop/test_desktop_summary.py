@@ -232,3 +232,35 @@ def test_the_side_panels_give_way_in_a_narrow_window_and_come_back(qtbot, window
     window.resize(1300, 760)
     qtbot.wait(20)
     assert window.summary_dock.isVisible() and not window.segments_dock.isVisible()
+
+
+def test_a_recording_made_too_loud_says_so_instead_of_naming_an_emotion(qtbot, window, conversation, tmp_path,
+                                                                       model_path):
+    import numpy as np
+    import soundfile as sf
+
+    from audio_fixtures import RATE
+
+    path = tmp_path / "too loud.wav"
+    sf.write(path, np.clip(conversation * 10.0, -1.0, 1.0), RATE)  # +20 dB: the voice's peaks flattened
+    open_and_wait(qtbot, window, path)
+    summary = window.recording.timeline.summary()
+    assert summary.to_dict() == cli_json(path, model_path)["summary"]  # the window and the CLI agree
+    assert summary.clipped_s > 0 and "too loud to judge" in window.summary_panel.speech.text()
+    model = window.segments_list.model
+    clipped = [row for row, s in enumerate(model.rows) if s.clipped]
+    assert clipped
+    for row in clipped:  # named as what it is, not as the emotion the distortion sounded like
+        assert model.index(row, 2).data() == "too loud" and model.index(row, 3).data() == "–"
+    # The strip draws clipped speech faint, as it does doubtful speech.
+    series = window.timeline_view.series
+    bands = series.dominant_bands(0.0, window.recording.timeline.duration_s, 10_000, 0.0)
+    loud = [p for p in window.recording.timeline.points if p.clipped]
+    for start, end, sure in zip(bands.starts_s, bands.ends_s, bands.sure):
+        if any(start <= (p.start_s + p.end_s) / 2 <= end for p in loud):
+            assert not sure
+    # Played, a clipped moment reads "Too loud" beside the timeline.
+    moment = loud[len(loud) // 2]
+    window.play_from((moment.start_s + moment.end_s) / 2)
+    qtbot.waitUntil(lambda: window.panel.word.text() == "Too loud", timeout=3000)
+    window.stop()

@@ -70,13 +70,14 @@ def test_the_segments_csv_is_the_segments_with_clock_times():
     points = windows(("happy", 130, 0.9), (None, 3, 0), ("sad", 8000, 0.6))  # past an hour
     timeline = timeline_of(points)
     rows = list(csv.reader(io.StringIO(segments_to_csv(timeline.segments()))))
-    assert tuple(rows[0]) == SEGMENTS_CSV_HEADER == ("start_s", "end_s", "start", "end", "label", "confidence")
+    assert tuple(rows[0]) == SEGMENTS_CSV_HEADER == ("start_s", "end_s", "start", "end", "label", "confidence", "clipped")
     assert len(rows) == 1 + len(timeline.segments())
     for row, s in zip(rows[1:], timeline.segments()):
         assert float(row[0]) == pytest.approx(s.start_s, abs=1e-4) and float(row[1]) == pytest.approx(s.end_s, abs=1e-4)
         assert row[2:4] == [format_clock(s.start_s), format_clock(s.end_s)]
         assert row[4] == (s.label or "") and (row[5] == "" if s.confidence is None
                                              else float(row[5]) == pytest.approx(s.confidence))
+        assert row[6] == "0"
     assert rows[-1][3] == format_clock(timeline.duration_s) and rows[-1][3].count(":") == 2  # h:mm:ss
 
 
