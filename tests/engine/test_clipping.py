@@ -122,3 +122,15 @@ def test_clipped_windows_keep_their_flag_in_csv_and_json_and_old_files_still_loa
     loaded = Timeline.load(old)
     assert loaded.labels == LABELS and loaded.points[0].clipped is False and loaded.points[0].label == "happy"
 
+
+
+def test_a_recording_clipped_at_48_khz_is_still_flagged_after_resampling(tmp_path, conversation, model_path):
+    import soxr
+
+    # Clipped by the recorder at 48 kHz; the engine resamples to the model's 16 kHz, which puts
+    # a small ripple on the flat tops (peaks up to ~1.1): the flag must survive it.
+    sf.write(tmp_path / "hot48.wav", hot(soxr.resample(conversation, RATE, 48000)), 48000)
+    result = analyze(tmp_path / "hot48.wav", "--format", "json", model=model_path)
+    assert result.returncode == 0, text(result.stderr)
+    speech = [p for p in json.loads(text(result.stdout))["timeline"] if p["is_speech"]]
+    assert sum(p["clipped"] for p in speech) >= 0.8 * len(speech) > 0
