@@ -73,6 +73,39 @@ def test_silence_and_room_noise_are_not_classified(tmp_path, model, conversation
     assert sum(p.is_speech for p in timeline.points) >= 8
 
 
+def steady_noise(kind: str, seconds: float, level_dbfs: float, seed: int = 0) -> np.ndarray:
+    """A minute-long kind of noise a room or a device makes, at ``level_dbfs`` RMS."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * RATE)
+    if kind == "hum":  # mains at 50 Hz with its harmonics and a fan's broadband hiss
+        t = np.arange(n) / RATE
+        x = sum(np.sin(2 * np.pi * 50 * k * t + k) / k for k in range(1, 8)) + 0.1 * rng.standard_normal(n)
+    else:
+        f = np.fft.rfftfreq(n, 1 / RATE)
+        power = {"white": 0.0, "pink": 1.0, "brown": 2.0}[kind]
+        x = np.fft.irfft((rng.standard_normal(len(f)) + 1j * rng.standard_normal(len(f))) / np.maximum(f, 20) ** (power / 2), n)
+    return (x / np.std(x) * 10 ** (level_dbfs / 20)).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind, level", [("white", -20), ("pink", -30), ("pink", -20), ("brown", -20), ("hum", -25)])
+def test_steady_noise_loud_enough_for_webrtcs_vad_is_still_not_speech(tmp_path, model, kind, level):
+    # WebRTC's VAD alone passes every window of these; a model then named an emotion for pink
+    # noise ("calm, 0.83"). Speech rises and falls with its syllables; steady noise does not.
+    timeline = analyze_file(write(tmp_path, steady_noise(kind, 20, level)), model)
+    assert not any(p.is_speech for p in timeline.points)
+    assert timeline.summary().label is None
+
+
+def test_speech_in_steady_noise_is_still_heard(tmp_path, model, conversation):
+    clean = analyze_file(write(tmp_path, conversation, name="clean.wav"), model)
+    speech_rms = float(np.sqrt(np.mean(conversation[np.abs(conversation) > 0.01] ** 2)))
+    noise = steady_noise("pink", len(conversation) / RATE, 20 * np.log10(speech_rms) - 10, seed=1)  # 10 dB SNR
+    noisy = analyze_file(write(tmp_path, conversation + noise[: len(conversation)], name="noisy.wav"), model)
+    heard = [p.start_s for p in clean.points if p.is_speech]
+    assert len(heard) >= 8
+    assert sum(p.is_speech for p in noisy.points if p.start_s in heard) >= 0.8 * len(heard)
+
+
 def test_a_file_without_speech_has_no_label(tmp_path, model):
     timeline = analyze_file(write(tmp_path, silence(5)), model)
     summary = timeline.summary()

@@ -467,3 +467,12 @@ def test_native_stderr_silencing_restores_python_stderr():
             "print('after', file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stderr == "before\nafter\n"
+
+
+def test_loud_steady_noise_is_no_speech_not_an_emotion(tmp_path, model_path):
+    from test_analysis import steady_noise
+
+    sf.write(tmp_path / "fan.wav", steady_noise("pink", 20, -25), RATE)
+    result = analyze(tmp_path / "fan.wav", model=model_path)
+    assert result.returncode == 0 and err_lines(result) == []
+    assert text(result.stdout).splitlines()[0].endswith("no speech")
