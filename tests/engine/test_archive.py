@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import soundfile as sf
 
-from audio_fixtures import RATE, tone
+from audio_fixtures import RATE, syllables
 from test_jobs import folder_contents
 
 MOODLINE = str(Path(sys.executable).with_name("moodline"))
@@ -32,7 +32,7 @@ def make_batch(folder: Path, count: int, seconds: float) -> Path:
     folder.mkdir()
     rng = np.random.default_rng(0)
     for i in range(count):
-        sf.write(folder / f"clip{i:03d}.wav", tone(150 + 7 * i, seconds) + 0.01 * rng.standard_normal(
+        sf.write(folder / f"clip{i:03d}.wav", syllables(150 + 7 * i, seconds) + 0.01 * rng.standard_normal(
             int(seconds * RATE)).astype(np.float32), RATE)
     whole = (folder / "clip000.wav").read_bytes()
     (folder / "cut.wav").write_bytes(whole[: len(whole) // 2])

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audio_fixtures import RATE, silence, tone
+from audio_fixtures import RATE, silence, syllables
 from moodline.engine.analysis import AnalysisSettings, analyze_file
 from moodline.engine import batch as engine_batch
 from moodline.engine.batch import WORKER_DIED, WORKERS_KEEP_DYING, analyze_files
@@ -59,7 +59,7 @@ def batch(tmp_path, speech) -> Path:
     sf.write(folder / "sub" / "speech.flac", speech, RATE)
     sf.write(folder / "sub" / "quiet.flac", silence(3), RATE)
     for i, freq in enumerate((220, 440, 880)):
-        sf.write(folder / f"tone{i}.wav", tone(freq, 2.0 + i), RATE)
+        sf.write(folder / f"tone{i}.wav", syllables(freq, 2.0 + i), RATE)
     whole = (folder / "tone2.wav").read_bytes()
     (folder / "cut.wav").write_bytes(whole[: len(whole) // 2])
     (folder / "random.mp3").write_bytes(np.random.default_rng(1).bytes(20000))
@@ -108,7 +108,7 @@ def test_results_come_in_the_order_of_the_input_whatever_finishes_first(tmp_path
     # A long file first, then short ones: with two workers the short ones finish first.
     names = ["long.wav", "c.wav", "b.wav", "a.wav", "d.wav"]
     for i, name in enumerate(names):
-        sf.write(tmp_path / name, tone(200 + 100 * i, 60.0 if name == "long.wav" else 1.0), RATE)
+        sf.write(tmp_path / name, syllables(200 + 100 * i, 60.0 if name == "long.wav" else 1.0), RATE)
     result = analyze(*(tmp_path / n for n in names), "--format", "json", model=model_path, jobs=2)
     assert result.returncode == 0, result.stderr
     assert [Path(json.loads(line)["file"]).name for line in result.stdout.splitlines()] == names
@@ -119,7 +119,7 @@ def test_only_twice_as_many_files_as_workers_are_out_at_a_time(tmp_path, model_p
     analysed and kept meanwhile (a batch of 100,000 files would fill the memory)."""
     files = [tmp_path / f"t{i:02d}.wav" for i in range(12)]
     for i, file in enumerate(files):
-        sf.write(file, tone(300, 120.0 if i == 0 else 1.0), RATE)
+        sf.write(file, syllables(300, 120.0 if i == 0 else 1.0), RATE)
     handed_out = []
     submit = engine_batch._Pool.submit
     monkeypatch.setattr(engine_batch._Pool, "submit", lambda pool, file: (handed_out.append(file), submit(pool, file))[1])
@@ -135,7 +135,7 @@ def test_a_worker_killed_mid_batch_costs_nothing(tmp_path, model_path):
     files = []
     for i in range(6):
         files.append(tmp_path / f"t{i}.wav")
-        sf.write(files[-1], tone(150 + 50 * i, 20.0), RATE)
+        sf.write(files[-1], syllables(150 + 50 * i, 20.0), RATE)
     model, settings = EmotionModel(model_path), AnalysisSettings()
     expected = [analyze_file(f, model, settings).to_csv() for f in files]
     killed = []
@@ -165,7 +165,7 @@ def test_workers_that_keep_dying_end_the_batch_with_a_line_per_file(tmp_path, mo
     files = []
     for i in range(8):
         files.append(tmp_path / f"t{i}.wav")
-        sf.write(files[-1], tone(300, 1.0), RATE)
+        sf.write(files[-1], syllables(300, 1.0), RATE)
     stop = threading.Event()
 
     def keep_killing() -> None:
@@ -192,7 +192,7 @@ def test_workers_that_keep_dying_end_the_batch_with_a_line_per_file(tmp_path, mo
 def start_batch(folder: Path, model_path: Path) -> subprocess.Popen:
     """``moodline analyze FOLDER --jobs 2`` in a session of its own, once its first result is out."""
     for i in range(8):
-        sf.write(folder / f"t{i}.wav", tone(200 + 20 * i, 30.0), RATE)
+        sf.write(folder / f"t{i}.wav", syllables(200 + 20 * i, 30.0), RATE)
     proc = subprocess.Popen([MOODLINE, "analyze", str(folder), "--format", "json", "--model", str(model_path),
                              "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, start_new_session=True)
