@@ -30,7 +30,7 @@ import numpy as np
 from moodline.engine.analysis import AnalysisSettings
 from moodline.engine.audio import load_audio
 from moodline.engine.features import FeatureSpec
-from moodline.engine.vad import SpeechDetector
+from moodline.engine.vad import MIN_MODULATION_DB, PRE_EMPHASIS, SpeechDetector
 from moodline.engine.windows import WindowGrid, WindowSlicer
 
 from .augment import BabbleBank, augmented_copy
@@ -42,6 +42,10 @@ from .corpora import Clip
 # the windows worth learning from and the ones evaluation scores.
 HOP_S = AnalysisSettings().hop_s
 MIN_SPEECH_FRACTION = AnalysisSettings().min_speech_fraction
+VAD_AGGRESSIVENESS = AnalysisSettings().vad_aggressiveness
+# What decides a window's speech share; part of every cache name, so that a changed gate
+# recomputes the windows instead of reusing shares the engine would no longer give.
+_SPEECH_GATE = [VAD_AGGRESSIVENESS, MIN_MODULATION_DB, PRE_EMPHASIS]
 
 
 @dataclass
@@ -61,7 +65,7 @@ class WindowSet:
 
 def clip_windows(samples: np.ndarray, grid: WindowGrid) -> tuple[np.ndarray, np.ndarray]:
     """All windows of one clip as the engine cuts them: features ``(n, frames, F)``, speech fractions ``(n,)``."""
-    slicer = WindowSlicer(grid, SpeechDetector(grid.spec.sample_rate_hz))
+    slicer = WindowSlicer(grid, SpeechDetector(grid.spec.sample_rate_hz, VAD_AGGRESSIVENESS))
     windows = slicer.push(samples) + slicer.flush()
     feats = np.stack([w.features for w in windows]).astype(np.float32)
     return feats, np.array([w.speech_fraction for w in windows], dtype=np.float32)
@@ -69,7 +73,7 @@ def clip_windows(samples: np.ndarray, grid: WindowGrid) -> tuple[np.ndarray, np.
 
 def _cache_name(clip: Clip, variant: int, spec: FeatureSpec, window_s: float, seed: int, extra: str) -> str:
     settings = json.dumps([spec.sample_rate_hz, spec.to_dict(), window_s, HOP_S, seed, variant,
-                           str(clip.path.resolve()), 4, extra])
+                           str(clip.path.resolve()), 4, extra, _SPEECH_GATE])
     return hashlib.sha1(settings.encode()).hexdigest()[:20] + ".npz"
 
 

@@ -191,8 +191,10 @@ def test_workers_that_keep_dying_end_the_batch_with_a_line_per_file(tmp_path, mo
 
 def start_batch(folder: Path, model_path: Path) -> subprocess.Popen:
     """``moodline analyze FOLDER --jobs 2`` in a session of its own, once its first result is out."""
+    # Long enough that the batch is still busy when the test acts: the tiny test model judges
+    # 30 s in a few tens of milliseconds, and 8 such files once finished before the signal came.
     for i in range(8):
-        sf.write(folder / f"t{i}.wav", syllables(200 + 20 * i, 30.0), RATE)
+        sf.write(folder / f"t{i}.wav", syllables(200 + 20 * i, 240.0), RATE)
     proc = subprocess.Popen([MOODLINE, "analyze", str(folder), "--format", "json", "--model", str(model_path),
                              "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, start_new_session=True)
