@@ -310,7 +310,7 @@ def _write_summary_csv(path: Path, records: list[dict], labels: Sequence[str]) -
         probs = [f"{s['probabilities'][l]:.6f}" if s["probabilities"] else "" for l in labels]
         shares = [f"{s['shares'][l]:.6f}" for l in labels]
         rows[r["file"]] = [r["file"], f"{r['duration_s']:.3f}", s["label"] or "", f"{s['speech_s']:.3f}",
-                           f"{s.get('clipped_s', 0.0):.3f}", *probs, *shares]
+                           "" if s.get("clipped_s") is None else f"{s['clipped_s']:.3f}", *probs, *shares]
     with exclusive_lock(path.with_name(f".{path.name}.lock")):
         earlier = [row for row in _read_summary_rows(path, header) if row[0] not in rows]
         table = [header, *sorted(earlier + list(rows.values()), key=lambda row: row[0])]
@@ -329,6 +329,11 @@ def _read_summary_rows(path: Path, header: list[str]) -> list[list[str]]:
         raise MoodlineError(f"{path}: cannot read the earlier summary to add to it ({why})") from None
     if not table:
         return []
+    before_clipping = [name for name in header if name != "clipped_s"]
+    if table[0] == before_clipping and all(len(row) == len(before_clipping) for row in table[1:]):
+        # Written before Moodline measured clipping: those files' clipped time is unknown (empty).
+        at = header.index("clipped_s")
+        table = [header] + [row[:at] + [""] + row[at:] for row in table[1:]]
     if table[0] != header or any(len(row) != len(header) for row in table[1:]):
         raise MoodlineError(f"{path}: holds a summary with other columns (another model?); "
                             "left as it is: write to another --out folder")

@@ -76,7 +76,7 @@ def write_tables(folder: str | os.PathLike, records: Sequence[FileRecord], label
         columns["duration_s"].append(record.duration_s)
         columns["label"].append(s.get("label"))
         columns["speech_s"].append(s.get("speech_s"))
-        columns["clipped_s"].append(s.get("clipped_s", 0.0))
+        columns["clipped_s"].append(s.get("clipped_s"))  # None: analysed before clipping was measured
         for label in labels:
             columns[f"p_{label}"].append((s.get("probabilities") or {}).get(label))
             columns[f"share_{label}"].append((s.get("shares") or {}).get(label))

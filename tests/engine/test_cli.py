@@ -62,6 +62,22 @@ def test_out_dir_gets_a_timeline_per_file_and_a_summary(run, files, tmp_path):
     assert "talk.wav" in out  # the human summary still goes to the terminal
 
 
+def test_a_summary_written_before_clipping_was_measured_is_kept_and_extended(run, files, tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    labels = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+    old_header = ["file", "duration_s", "label", "speech_s", *(f"p_{l}" for l in labels), *(f"share_{l}" for l in labels)]
+    old_row = ["/archive/old.wav", "12.000", "sad", "8.500", *["0.125000"] * 8, *(["0.000000"] * 3 + ["1.000000"] + ["0.000000"] * 4)]
+    (out_dir / "summary.csv").write_text(",".join(old_header) + "\n" + ",".join(old_row) + "\n")
+    code, _, err = run("analyze", str(files), "--out", str(out_dir))
+    assert code == 0, err
+    rows = {Path(r["file"]).name: r for r in csv.DictReader((out_dir / "summary.csv").open())}
+    assert set(rows) == {"old.wav", "talk.wav", "quiet.flac"}
+    assert rows["old.wav"]["clipped_s"] == "" and rows["old.wav"]["label"] == "sad"  # unknown, not 0
+    assert rows["old.wav"]["share_sad"] == "1.000000"
+    assert rows["talk.wav"]["clipped_s"] == "0.000"
+
+
 def test_plain_run_prints_a_readable_summary(run, files):
     code, out, _ = run("analyze", str(files / "talk.wav"))
     assert code == 0
