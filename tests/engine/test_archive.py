@@ -132,3 +132,19 @@ def test_a_closed_stderr_does_not_stop_the_analysis(tmp_path, model_path):
                             timeout=60, preexec_fn=lambda: os.close(2))  # as `moodline analyze … 2>&-`
     assert result.returncode == 0
     assert json.loads(result.stdout)["file"] == str(clip)
+
+
+def test_resume_analyses_again_what_an_older_moodline_did_under_other_speech_rules(tmp_path, model_path):
+    batch = make_batch(tmp_path / "in", 3, 3.0)  # and one damaged file
+    out = tmp_path / "out"
+    first = analyze(batch, "--out", out, model=model_path)
+    assert b"resuming" not in first.stderr and b"1 failed, 3 analysed" in first.stderr
+    with sqlite3.connect(out / "manifest.sqlite") as db:  # as a run before the steadiness and clipping rules
+        for run_id, settings in db.execute("SELECT run_id, settings FROM runs").fetchall():
+            old = {k: v for k, v in json.loads(settings).items() if k not in ("speech_gate_db", "clipped_share")}
+            db.execute("UPDATE runs SET settings = ? WHERE run_id = ?", (json.dumps(old, sort_keys=True), run_id))
+    again = analyze(batch, "--out", out, "--resume", model=model_path)
+    assert b"resuming" not in again.stderr and b"done before" not in again.stderr
+    assert b"1 failed, 3 analysed:" in again.stderr  # all analysed again
+    settled = analyze(batch, "--out", out, "--resume", model=model_path)
+    assert b"resuming: 3 of 4 files already done" in settled.stderr
