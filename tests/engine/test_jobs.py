@@ -189,15 +189,19 @@ def test_workers_that_keep_dying_end_the_batch_with_a_line_per_file(tmp_path, mo
     assert errors[-1] == f"{files[-1]}: {WORKERS_KEEP_DYING}"  # not a pool started per file
 
 
+def terminal_signals() -> None:
+    """Ctrl-C as a terminal delivers it: a suite started in the background (``scripts/test &``)
+    has SIGINT ignored, and a child inherits that, so the test would not be one of Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_batch(folder: Path, model_path: Path) -> subprocess.Popen:
     """``moodline analyze FOLDER --jobs 2`` in a session of its own, once its first result is out."""
-    # Long enough that the batch is still busy when the test acts: the tiny test model judges
-    # 30 s in a few tens of milliseconds, and 8 such files once finished before the signal came.
     for i in range(8):
-        sf.write(folder / f"t{i}.wav", syllables(200 + 20 * i, 240.0), RATE)
+        sf.write(folder / f"t{i}.wav", syllables(200 + 20 * i, 30.0), RATE)
     proc = subprocess.Popen([MOODLINE, "analyze", str(folder), "--format", "json", "--model", str(model_path),
                              "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=terminal_signals)
     assert json.loads(proc.stdout.readline())["file"].endswith("t0.wav")  # the workers are busy
     return proc
 
