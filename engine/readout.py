@@ -155,8 +155,9 @@ class LabelStabilizer:
     while "unsure" (the shown emotion's probability fell below the unsure threshold by the
     margin) shows as soon as the dwell allows. Never shows *no speech*: a pause holds the last
     readout (see :class:`Pause`) until it has lasted ``listening_after_s``; then *listening*
-    shows, and the next speech shows at once. *Too loud* shows at once too. Points that go back in time (the user played a
-    recording from an earlier moment) or jump ahead by more than that start afresh.
+    shows, and the next speech shows at once. *Too loud* shows at once too. Points that go back
+    in time (the user played a recording from an earlier moment) or jump ahead by more than that
+    start afresh.
     """
 
     def __init__(self, settings: StabilizerSettings = StabilizerSettings()) -> None:

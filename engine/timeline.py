@@ -51,11 +51,6 @@ class TimelinePoint:
     is_speech: bool
     clipped: bool = False
 
-    @property
-    def judged(self) -> bool:
-        """Speech whose emotion counts: heard, and not distorted by clipping."""
-        return self.is_speech and self.probabilities is not None and not self.clipped
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "start_s": round(self.start_s, 4),
@@ -78,8 +73,8 @@ class TimelinePoint:
 class Summary:
     """A file's (or session's) emotion in brief.
 
-    ``label`` is the argmax of the mean probabilities over the judged speech windows (see
-    :attr:`TimelinePoint.judged`), or ``None`` when there are none; ``shares`` is each emotion's
+    ``label`` is the argmax of the mean probabilities over the speech windows that are not
+    ``clipped``, or ``None`` when there are none; ``shares`` is each emotion's
     share of those windows; ``speech_s`` is the speech time (one hop per speech window) and
     ``clipped_s`` the part of it recorded too loud to judge.
     """
