@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from moodline.engine.audio import load_audio
-from moodline.engine.vad import MIN_MODULATION_DB, PRE_EMPHASIS, VAD_FRAME_S, SpeechDetector
+from moodline.engine.vad import MIN_MODULATION_DB, VAD_FRAME_S, SpeechDetector
 from moodline.training import conditions
 from moodline.training.corpora import load_corpus, load_unlabelled
 
@@ -30,11 +30,7 @@ def spreads(samples: np.ndarray) -> np.ndarray:
     """p90 − p10 of the 30 ms frame energies of each window the VAD passes."""
     detector = SpeechDetector(RATE)
     detector.push(samples, last=True)
-    frame = round(VAD_FRAME_S * RATE)
-    n = len(samples) // frame
-    frames = samples[: n * frame].reshape(n, frame).astype(np.float64)
-    tilted = frames[:, 1:] - PRE_EMPHASIS * frames[:, :-1]  # as the engine measures it
-    energy = 10 * np.log10(np.mean(tilted**2, axis=1) + 1e-10)
+    energy = detector._energy_db  # the engine's own per-frame energies and flags
     out = []
     for start in np.arange(0.0, max(len(samples) / RATE - WINDOW_S, 0.0) + 1e-9, HOP_S):
         flags = detector._flags[round(start / VAD_FRAME_S): round((start + WINDOW_S) / VAD_FRAME_S)]

@@ -18,7 +18,7 @@ from .audio import audio_blocks
 from .errors import MoodlineError
 from .model import EmotionModel
 from .timeline import Timeline, TimelinePoint
-from .vad import SpeechDetector
+from .vad import MIN_MODULATION_DB, PRE_EMPHASIS, SpeechDetector
 from .windows import Window, WindowGrid, WindowSlicer
 
 OFFLINE_BATCH = 8  # windows per model call offline: small batches stay in cache (measured best 4–8)
@@ -38,6 +38,11 @@ MAX_HOP_S = 60.0
 # of an emotion and summaries leave them out. No window of clean nEMO or speechocean762
 # speech reached it (benchmarks/bench_clipping.py).
 CLIPPED_SHARE = 0.01
+
+# The engine's own rules for which windows are speech and which are clipped, beside the settings
+# a user chooses: kept with results (the --out manifest, the training feature cache) so that
+# results made under other rules (an older Moodline) are made again, not mixed in.
+JUDGING_RULES = {"speech_gate_db": MIN_MODULATION_DB, "pre_emphasis": PRE_EMPHASIS, "clipped_share": CLIPPED_SHARE}
 
 
 @dataclass(frozen=True)

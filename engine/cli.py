@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import __version__
-from .analysis import CLIPPED_SHARE, AnalysisSettings
+from .analysis import JUDGING_RULES, AnalysisSettings
 from .batch import DEFAULT_JOBS, analyze_files
 from .cluster import analyze_on_ray
 from .audio import find_audio_files
@@ -34,7 +34,6 @@ from .progress import BatchProgress
 from .readout import EMOTION, LISTENING, TOO_LOUD, UNSURE, LabelStabilizer, Pause, Readout, StabilizerSettings
 from .tables import write_tables
 from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
-from .vad import MIN_MODULATION_DB
 
 EXIT_OK, EXIT_FAILED = 0, 2
 MODEL_HELP = ("a shipped model by name or an ONNX model file (default: default); shipped: "
@@ -214,10 +213,7 @@ def _find_inputs(paths: Sequence[str]) -> tuple[list[tuple[Path, Path]], list[st
 def _run_settings(settings: AnalysisSettings, model: EmotionModel, fmt: str, segments: bool) -> dict:
     """What decides a file's results in an --out folder (the manifest keeps it per run)."""
     return {**asdict(settings), "window_s": settings.window_s or model.info.window_s,
-            "format": fmt, "segments": bool(segments),
-            # The engine's own rules for speech and clipping: files analysed under other ones
-            # (an older Moodline) are analysed again by --resume.
-            "speech_gate_db": MIN_MODULATION_DB, "clipped_share": CLIPPED_SHARE}
+            "format": fmt, "segments": bool(segments), **JUDGING_RULES}
 
 
 def _not_done_yet(inputs: list[tuple[Path, Path]], manifest: Manifest, out_dir: Path) -> list[tuple[Path, Path]]:

@@ -27,10 +27,10 @@ from typing import Sequence
 
 import numpy as np
 
-from moodline.engine.analysis import AnalysisSettings
+from moodline.engine.analysis import JUDGING_RULES, AnalysisSettings
 from moodline.engine.audio import load_audio
 from moodline.engine.features import FeatureSpec
-from moodline.engine.vad import MIN_MODULATION_DB, PRE_EMPHASIS, SpeechDetector
+from moodline.engine.vad import SpeechDetector
 from moodline.engine.windows import WindowGrid, WindowSlicer
 
 from .augment import BabbleBank, augmented_copy
@@ -43,9 +43,6 @@ from .corpora import Clip
 HOP_S = AnalysisSettings().hop_s
 MIN_SPEECH_FRACTION = AnalysisSettings().min_speech_fraction
 VAD_AGGRESSIVENESS = AnalysisSettings().vad_aggressiveness
-# What decides a window's speech share; part of every cache name, so that a changed gate
-# recomputes the windows instead of reusing shares the engine would no longer give.
-_SPEECH_GATE = [VAD_AGGRESSIVENESS, MIN_MODULATION_DB, PRE_EMPHASIS]
 
 
 @dataclass
@@ -73,7 +70,7 @@ def clip_windows(samples: np.ndarray, grid: WindowGrid) -> tuple[np.ndarray, np.
 
 def _cache_name(clip: Clip, variant: int, spec: FeatureSpec, window_s: float, seed: int, extra: str) -> str:
     settings = json.dumps([spec.sample_rate_hz, spec.to_dict(), window_s, HOP_S, seed, variant,
-                           str(clip.path.resolve()), 4, extra, _SPEECH_GATE])
+                           str(clip.path.resolve()), 4, extra, VAD_AGGRESSIVENESS, JUDGING_RULES])
     return hashlib.sha1(settings.encode()).hexdigest()[:20] + ".npz"
 
 
