@@ -31,7 +31,8 @@ from .fileio import (atomic_write, check_writable_dir, exclusive_lock, make_priv
 from .manifest import FileStatus, Manifest, file_sha256, input_stat
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
 from .progress import BatchProgress
-from .readout import EMOTION, LISTENING, TOO_LOUD, UNSURE, LabelStabilizer, Pause, Readout, StabilizerSettings
+from .readout import (EMOTION, LISTENING, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, LabelStabilizer, Pause, Readout,
+                      StabilizerSettings)
 from .tables import write_tables
 from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
 
@@ -532,7 +533,7 @@ def _readout_text(readout: Readout) -> str:
     elif readout.state == UNSURE:
         text = f"{'unsure':<10} (best guess {readout.best_guess}, {readout.confidence:.2f})"
     elif readout.state == TOO_LOUD:
-        text = f"{'too loud':<10} (clipped: move the microphone away or turn its gain down)"
+        text = f"{'too loud':<10} ({TOO_LOUD_ADVICE})"
     else:  # NO_SPEECH: the stabiliser holds through pauses instead; kept for completeness
         text = "(no speech)"
     return text + ("  (paused)" if readout.pause == Pause.PAUSED else "")

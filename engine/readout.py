@@ -27,6 +27,8 @@ from .timeline import TimelinePoint
 
 LISTENING, NO_SPEECH, UNSURE, TOO_LOUD, EMOTION = "listening", "no_speech", "unsure", "too_loud", "emotion"
 _STATE_WORDS = {LISTENING: "Listening…", NO_SPEECH: "No speech", UNSURE: "Unsure", TOO_LOUD: "Too loud"}
+# What a person can do about "too loud", said the same way wherever it shows.
+TOO_LOUD_ADVICE = "the voice is clipped: move the microphone away or turn its gain down"
 
 DEFAULT_UNSURE_THRESHOLD = 0.40  # below this probability the best emotion is "unsure"
 

@@ -17,8 +17,8 @@ from PyQt5.QtCore import QPropertyAnimation, Qt, pyqtSignal
 from PyQt5.QtGui import QFont, QFontMetrics
 from PyQt5.QtWidgets import QGraphicsOpacityEffect, QLabel, QVBoxLayout, QWidget
 
-from moodline.engine.readout import (EMOTION, GROUP_ORDER, INTENSITY, LISTENING, TOO_LOUD, UNSURE, LabelStabilizer,
-                                     Pause, Readout, StabilizerSettings)
+from moodline.engine.readout import (EMOTION, GROUP_ORDER, INTENSITY, LISTENING, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE,
+                                     LabelStabilizer, Pause, Readout, StabilizerSettings)
 from moodline.engine.timeline import TimelinePoint
 
 from ..palette import Palette
@@ -164,7 +164,7 @@ class ConversationAidView(QWidget):
                 return f"best guess {readout.best_guess}, {readout.confidence:.0%}"
             return "no emotion is clear"
         if readout.state == TOO_LOUD:
-            return "the voice is clipped: move the microphone away"
+            return TOO_LOUD_ADVICE
         return ""
 
     def _fade_to(self, target: float, before: Readout | None, now: Readout) -> None:

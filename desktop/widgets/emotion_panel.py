@@ -9,7 +9,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QFont, QFontMetrics
 from PyQt5.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout
 
-from moodline.engine.readout import EMOTION, NO_SPEECH, TOO_LOUD, UNSURE, Readout
+from moodline.engine.readout import EMOTION, NO_SPEECH, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, Readout
 from moodline.engine.timeline import Summary, format_clock
 
 from ..palette import Palette
@@ -96,7 +96,7 @@ class EmotionPanel(QFrame):
                                 f"{readout.confidence:.0%})")
         elif readout.state == TOO_LOUD:
             self.confidence.hide()
-            self.detail.setText("The voice is clipped: move the microphone away or turn its gain down")
+            self.detail.setText(TOO_LOUD_ADVICE.capitalize())
         else:
             self.confidence.hide()
             self.detail.setText("Waiting for speech" if readout.state != "listening"

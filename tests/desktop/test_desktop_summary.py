@@ -263,4 +263,5 @@ def test_a_recording_made_too_loud_says_so_instead_of_naming_an_emotion(qtbot, w
     moment = loud[len(loud) // 2]
     window.play_from((moment.start_s + moment.end_s) / 2)
     qtbot.waitUntil(lambda: window.panel.word.text() == "Too loud", timeout=3000)
+    assert "move the microphone away" in window.panel.detail.text()  # what to do about it
     window.stop()
