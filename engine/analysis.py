@@ -18,7 +18,7 @@ from .audio import audio_blocks
 from .errors import MoodlineError
 from .model import EmotionModel
 from .timeline import Timeline, TimelinePoint
-from .vad import MIN_MODULATION_DB, PRE_EMPHASIS, SpeechDetector
+from .vad import DEFAULT_AGGRESSIVENESS, MIN_MODULATION_DB, PRE_EMPHASIS, SpeechDetector
 from .windows import Window, WindowGrid, WindowSlicer
 
 OFFLINE_BATCH = 8  # windows per model call offline: small batches stay in cache (measured best 4–8)
@@ -52,7 +52,7 @@ class AnalysisSettings:
     window_s: float | None = None
     hop_s: float = 0.5
     smoothing_windows: int = 1  # average the last N speech windows' probabilities (1 = off)
-    vad_aggressiveness: int = 3  # 0 (lets most through) … 3 (strictest about non-speech)
+    vad_aggressiveness: int = DEFAULT_AGGRESSIVENESS  # 0 (lets most through) … 3 (strictest about non-speech)
     # A window in which the VAD heard speech for less than this share is "no speech" and is
     # not classified; 0 turns the gate off (every window is classified).
     min_speech_fraction: float = 0.2
