@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_vad.py [--clips 200] [--seed 0]
 
 For 2 s windows every 0.5 s (the shipped models' grid) that WebRTC's VAD passes (at least 20%
-of their 30 ms frames heard as speech, aggressiveness 3), prints the spread between the loudest
+of their 30 ms frames heard as speech, the engine's default aggressiveness), prints the spread between the loudest
 and quietest tenth of the frames' energies (p90 − p10, dB): percentiles over clean speech
 (RAVDESS, nEMO, speechocean762's held-out speakers), over nEMO speech in the unseen noises of
 the model cards' noise condition at 10 and 0 dB SNR, and the largest spread of one minute of
