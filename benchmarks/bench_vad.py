@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/bench_vad.py [--clips 200] [--seed 0]
 
 For 2 s windows every 0.5 s (the shipped models' grid) that WebRTC's VAD passes (at least 20%
-of their 30 ms frames heard as speech, the engine's default aggressiveness), prints the spread between the loudest
-and quietest tenth of the frames' energies (p90 − p10, dB): percentiles over clean speech
-(RAVDESS, nEMO, speechocean762's held-out speakers), over nEMO speech in the unseen noises of
-the model cards' noise condition at 10 and 0 dB SNR, and the largest spread of one minute of
+of their 30 ms frames heard as speech, at the engine's default aggressiveness), prints the
+spread between the loudest and quietest tenth of the frames' energies (p90 − p10, dB):
+percentiles over clean speech (RAVDESS, nEMO, speechocean762's held-out speakers), over nEMO
+speech in the unseen noises of the model cards' noise condition at 10 and 0 dB SNR, and the largest spread of one minute of
 white, pink and brown noise and mains hum at −30 and −20 dBFS. Then the share of each that
 the engine's gate (:data:`moodline.engine.vad.MIN_MODULATION_DB`) keeps as speech.
 """
