@@ -78,13 +78,16 @@ def window_grid(model: EmotionModel, settings: AnalysisSettings) -> WindowGrid:
     """The window grid for ``model`` under ``settings``; refuses windows the model cannot take."""
     info = model.info
     window_s = info.window_s if settings.window_s is None else settings.window_s
+    multiple = info.streaming["frames_per_state"] if model.streaming else 1
     try:
-        grid = WindowGrid.for_seconds(info.features, window_s, settings.hop_s)
+        grid = WindowGrid.for_seconds(info.features, window_s, settings.hop_s, multiple)
     except ValueError as exc:  # a window shorter than one of this model's feature frames
         raise MoodlineError(f"{model.path}: {exc}") from None
     if model.fixed_frames is not None and grid.window_frames != model.fixed_frames:
         raise MoodlineError(
             f"{model.path}: this model only takes {info.window_s:g} s windows, not {window_s:g} s")
+    if model.streaming:
+        model.stream(grid.window_frames, grid.hop_frames)  # refuses a grid it cannot stream
     return grid
 
 
@@ -99,6 +102,9 @@ class WindowClassifier:
 
     Smoothing averages the probabilities of the last ``smoothing_windows`` speech windows; a
     window without speech starts a new utterance, so smoothing never carries across silence.
+    A streaming model encodes each stretch of speech windows once, a hop at a time (the first
+    window after one without speech starts the stretch): windows must come in order, as the
+    slicer gives them.
     """
 
     def __init__(self, model: EmotionModel, settings: AnalysisSettings) -> None:
@@ -106,12 +112,21 @@ class WindowClassifier:
         self.labels = model.info.labels
         self.settings = settings
         self._recent: deque[np.ndarray] = deque(maxlen=settings.smoothing_windows)
+        self._stream = None
+        if model.streaming:
+            grid = window_grid(model, settings)
+            self._stream = model.stream(grid.window_frames, grid.hop_frames)
+
+    def _predict(self, speech: list[Window]) -> np.ndarray:
+        if self._stream is not None:
+            return np.concatenate([self._stream.window(w.index, w.features)["probabilities"] for w in speech])
+        return self.model.predict(np.stack([w.features for w in speech]))
 
     def __call__(self, windows: Sequence[Window]) -> list[TimelinePoint]:
         threshold = self.settings.min_speech_fraction
         is_speech = [w.speech_fraction >= threshold for w in windows]
-        speech = [w.features for w, s in zip(windows, is_speech) if s]
-        probs = iter(self.model.predict(np.stack(speech)) if speech else ())
+        speech = [w for w, s in zip(windows, is_speech) if s]
+        probs = iter(self._predict(speech) if speech else ())
         points = []
         for window, has_speech in zip(windows, is_speech):
             if not has_speech:

@@ -18,6 +18,9 @@ normalization       JSON object: ``{"in_graph": true}``, or ``{"mean": [...], "s
                     with one value per feature (or one each for all), applied as
                     ``(x - mean) / std``
 provenance          short free text: training data, date, command, metrics
+streaming           (format 2 only) JSON object: ``frames_per_state`` (feature frames per
+                    encoder state) and ``hop_s`` (the hop it was trained with): the file is
+                    a streaming encoder, run a hop at a time (:mod:`.encoder`)
 ==================  =====================================================================
 
 The graph takes float32 features shaped ``(batch, frames, features)`` and returns, as its first
@@ -26,6 +29,11 @@ summing to 1 (within :data:`PROBABILITY_TOLERANCE`). This is checked when the mo
 on a probe batch of silence and noise, and again on every batch it classifies. ``frames`` may
 be a fixed number (the frames in ``window_s``) or symbolic, in which case the model accepts
 other window lengths too.
+
+A format 2 file is a streaming encoder: its graph takes the inputs of
+:data:`~moodline.engine.encoder.STREAM_INPUTS` (one window at a time) and returns, after the
+probabilities, the cache outputs that :class:`~moodline.engine.encoder.EncoderStream` keeps
+between hops. Format 1 files run as before.
 """
 from __future__ import annotations
 
@@ -39,10 +47,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .encoder import CACHE_INPUTS, STREAM_CACHE_OUTPUTS, STREAM_INPUTS, EncoderStream, StreamShape
 from .errors import ModelError, first_line
 from .features import REQUIRED_PARAMS, FeatureSpec, features
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # a model that classifies each window on its own
+STREAMING_FORMAT_VERSION = 2  # a streaming encoder (the ``streaming`` key says how)
 METADATA_KEYS = (
     "format_version", "labels", "sample_rate_hz", "window_s", "features", "normalization",
     "provenance",
@@ -119,6 +129,7 @@ class ModelInfo:
     normalization: Normalization = field(default_factory=Normalization)
     provenance: str = ""
     format_version: int = FORMAT_VERSION
+    streaming: dict[str, Any] | None = None  # format 2: {"frames_per_state": int, "hop_s": float}
 
     @property
     def sample_rate_hz(self) -> int:
@@ -126,8 +137,12 @@ class ModelInfo:
 
     @property
     def window_frames(self) -> int:
-        """Feature frames in one ``window_s`` window."""
-        return self.features.frames_in(round(self.window_s * self.sample_rate_hz))
+        """Feature frames in one ``window_s`` window (for a streaming encoder, in whole steps)."""
+        frames = self.features.frames_in(round(self.window_s * self.sample_rate_hz))
+        if self.streaming is None:
+            return frames
+        step = self.streaming["frames_per_state"]
+        return max(step, step * round(frames / step))
 
     def to_metadata(self) -> dict[str, str]:
         """The ``metadata_props`` that describe this model (what export writes)."""
@@ -139,6 +154,7 @@ class ModelInfo:
             "features": json.dumps(self.features.to_dict()),
             "normalization": json.dumps(self.normalization.to_dict()),
             "provenance": self.provenance,
+            **({"streaming": json.dumps(self.streaming)} if self.streaming is not None else {}),
         }
 
     @classmethod
@@ -158,8 +174,20 @@ class ModelInfo:
                 raise bad(key, str(exc) or type(exc).__name__) from None
 
         version = parse("format_version", int)
-        if version != FORMAT_VERSION:
-            raise bad("format_version", f"version {version}, this Moodline reads {FORMAT_VERSION}")
+        if version not in (FORMAT_VERSION, STREAMING_FORMAT_VERSION):
+            raise bad("format_version", f"version {version}, this Moodline reads "
+                                        f"{FORMAT_VERSION} and {STREAMING_FORMAT_VERSION}")
+        streaming = None
+        if version == STREAMING_FORMAT_VERSION:
+            if "streaming" not in props:
+                raise ModelError(f"{source}: metadata key 'streaming' is missing (format {version})")
+            streaming = parse("streaming", json.loads)
+            per, hop_s = (streaming.get("frames_per_state"), streaming.get("hop_s")) \
+                if isinstance(streaming, dict) else (None, None)
+            if (isinstance(per, bool) or not isinstance(per, int) or not 1 <= per <= 64
+                    or isinstance(hop_s, bool) or not isinstance(hop_s, (int, float))
+                    or not (math.isfinite(hop_s) and 0 < hop_s <= 60)):
+                raise bad("streaming", 'expected {"frames_per_state": 1-64, "hop_s": seconds}')
         labels = parse("labels", json.loads)
         if (not isinstance(labels, list) or len(labels) < 2
                 or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels)):
@@ -203,7 +231,7 @@ class ModelInfo:
             if np.any(std <= 0):
                 raise bad("normalization", "'std' must be positive")
             normalization = Normalization(mean, std)
-        return cls(tuple(labels), window_s, spec, normalization, props["provenance"], version)
+        return cls(tuple(labels), window_s, spec, normalization, props["provenance"], version, streaming)
 
 
 def choose_providers(available: Sequence[str], prefer: str = "auto") -> list[str]:
@@ -288,7 +316,67 @@ class EmotionModel:
         self._check_signature()
         self._check_probe()
 
+    @property
+    def streaming(self) -> bool:
+        """Whether this is a streaming encoder (run a hop at a time, see :mod:`.encoder`)."""
+        return self.info.streaming is not None
+
+    def _check_stream_signature(self) -> None:
+        name, info = str(self.path), self.info
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        outputs = self.session.get_outputs()
+        if sorted(inputs) != sorted(STREAM_INPUTS):
+            raise ModelError(f"{name}: a streaming model takes the inputs {', '.join(STREAM_INPUTS)}, "
+                             f"not {', '.join(inputs)}")
+        output_names = [o.name for o in outputs]
+        missing = [n for n in STREAM_CACHE_OUTPUTS if n not in output_names]
+        if missing or output_names[0] in STREAM_CACHE_OUTPUTS:
+            raise ModelError(f"{name}: a streaming model returns probabilities first, then "
+                             f"{', '.join(STREAM_CACHE_OUTPUTS)}" + (f" (missing {', '.join(missing)})" if missing else ""))
+        shape = inputs["features"].shape
+        if len(shape) != 3 or shape[2] != info.features.n_features:
+            raise ModelError(f"{name}: input 'features' {shape} is not (1, frames, {info.features.n_features})")
+        cache_shapes = []
+        for cache in CACHE_INPUTS:
+            dims = inputs[cache].shape
+            if len(dims) != 3 or not isinstance(dims[0], int) or not isinstance(dims[2], int):
+                raise ModelError(f"{name}: input '{cache}' {dims} is not (layers, frames, width)")
+            cache_shapes.append((dims[0], dims[2]))
+        out_shape = outputs[0].shape
+        if len(out_shape) != 2 or out_shape[1] != len(info.labels) or outputs[0].type not in _FLOAT_TENSORS:
+            raise ModelError(f"{name}: output '{outputs[0].name}' {out_shape} is not probabilities for the "
+                             f"{len(info.labels)} labels of metadata key 'labels'")
+        self.fixed_frames = None
+        self._cache_shapes = tuple(cache_shapes)
+        self._output_names = output_names
+
+    def stream(self, window_frames: int, hop_frames: int) -> EncoderStream:
+        """A stream of windows (``window_frames`` long, ``hop_frames`` apart) through a streaming
+        model; :class:`ModelError` if the model cannot stream that grid."""
+        shape = StreamShape(window_frames, hop_frames, self.info.streaming["frames_per_state"], self._cache_shapes)
+        problem = shape.problem()
+        if problem:
+            raise ModelError(f"{self.path}: {problem}")
+        return EncoderStream(shape, self._run_step)
+
+    def _run_step(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        inputs["features"] = self.info.normalization.apply(inputs["features"]).astype(np.float32, copy=False)
+        try:
+            outputs = dict(zip(self._output_names, self.session.run(self._output_names, inputs)))
+        except Exception as exc:
+            raise ModelError(f"{self.path}: the model failed on a window of {inputs['features'].shape[1]} "
+                             f"frames ({first_line(exc)})") from None
+        problem = probability_problem(outputs[self._output_names[0]])
+        if problem:
+            raise ModelError(f"{self.path}: the model failed on a window of {inputs['features'].shape[1]} "
+                             f"frames ({problem})")
+        outputs["probabilities"] = outputs[self._output_names[0]]
+        return outputs
+
     def _check_signature(self) -> None:
+        if self.streaming:
+            self._check_stream_signature()
+            return
         name, info = str(self.path), self.info
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or len(outputs) < 1:
@@ -329,6 +417,12 @@ class EmotionModel:
                              f"of silence and noise {problem}")
 
     def _run(self, windows: np.ndarray) -> np.ndarray:
+        if self.streaming:  # each window on its own: a stretch of one window
+            windows = np.asarray(windows, dtype=np.float32)
+            hop_frames = max(1, round(self.info.streaming["hop_s"] * self.info.sample_rate_hz
+                                      / self.info.features.hop_length))
+            stream = self.stream(windows.shape[1], hop_frames)
+            return np.concatenate([stream.window(-2 * i, w)["probabilities"] for i, w in enumerate(windows)])
         x = self.info.normalization.apply(np.asarray(windows, dtype=np.float32))
         try:
             return self.session.run([self._output], {self._input: x.astype(np.float32, copy=False)})[0]

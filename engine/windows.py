@@ -45,14 +45,17 @@ class WindowGrid:
         return self.hop_samples / self.spec.sample_rate_hz
 
     @classmethod
-    def for_seconds(cls, spec: FeatureSpec, window_s: float, hop_s: float) -> "WindowGrid":
-        """The grid nearest to ``window_s`` / ``hop_s`` that whole feature frames allow."""
+    def for_seconds(cls, spec: FeatureSpec, window_s: float, hop_s: float, multiple: int = 1) -> "WindowGrid":
+        """The grid nearest to ``window_s`` / ``hop_s`` that whole feature frames allow, in
+        whole ``multiple`` s of frames (a streaming encoder's step, see :mod:`.encoder`)."""
         if window_s <= 0 or hop_s <= 0:
             raise ValueError("window and hop must be positive")
         window_frames = spec.frames_in(round(window_s * spec.sample_rate_hz))
         if window_frames < 1:
             raise ValueError(f"a {window_s} s window is shorter than one feature frame")
+        window_frames = max(multiple, multiple * round(window_frames / multiple))
         hop_frames = max(1, round(hop_s * spec.sample_rate_hz / spec.hop_length))
+        hop_frames = max(multiple, multiple * round(hop_frames / multiple))
         return cls(spec, window_frames, hop_frames)
 
     def windows_for(self, n_samples: int) -> int:

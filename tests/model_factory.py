@@ -131,3 +131,81 @@ def band_weights(spec: FeatureSpec, labels: Sequence[str] = ("low", "high")) -> 
     n = spec.n_features
     ramp = np.linspace(-1.0, 1.0, n)
     return np.stack([-ramp, ramp], axis=1) * 0.5
+
+
+def make_streaming_model(path: str | Path, *, labels: Sequence[str] = LABELS, window_s: float = 1.0,
+                         spec: FeatureSpec = FeatureSpec(), hop_s: float = 0.5, seed: int = 0,
+                         metadata: dict[str, str | None] | None = None) -> Path:
+    """A small streaming model (format 2, see :mod:`moodline.engine.encoder`) whose states depend
+    on the cache, so a stream that lost or mixed up its cache gives other probabilities.
+
+    Each state is the mean of two feature frames of the hop plus half the mean of the cached
+    states; the probabilities are a softmax of a linear layer over the mean of the window's
+    states (cached and new)."""
+    from moodline.engine.model import STREAMING_FORMAT_VERSION
+
+    info = ModelInfo(tuple(labels), window_s, spec, Normalization(), provenance="test streaming model",
+                     format_version=STREAMING_FORMAT_VERSION, streaming={"frames_per_state": 2, "hop_s": hop_s})
+    n_labels, width = len(labels), spec.n_features
+    rng = np.random.default_rng(seed)
+
+    def value(name, elem, shape):
+        return helper.make_tensor_value_info(name, elem, shape)
+
+    inputs = [value("features", TensorProto.FLOAT, [1, "frames", width]),
+              value("new_frames", TensorProto.INT64, []),
+              value("position", TensorProto.INT64, []),
+              value("past_keys", TensorProto.FLOAT, [1, "past", width]),
+              value("past_values", TensorProto.FLOAT, [1, "past", width]),
+              value("past_states", TensorProto.FLOAT, [1, "past", width])]
+    outputs = [value("probabilities", TensorProto.FLOAT, [1, n_labels]),
+               value("new_keys", TensorProto.FLOAT, [1, "new", width]),
+               value("new_values", TensorProto.FLOAT, [1, "new", width]),
+               value("new_states", TensorProto.FLOAT, [1, "new", width])]
+    i64 = lambda name, values: numpy_helper.from_array(np.array(values, dtype=np.int64), name)  # noqa: E731
+    nodes = [
+        helper.make_node("Neg", ["new_frames"], ["minus_new"]),
+        helper.make_node("Unsqueeze", ["minus_new", "zero"], ["starts"]),
+        helper.make_node("Slice", ["features", "starts", "end", "one"], ["hop"]),  # the last new frames (axis 1)
+        helper.make_node("Reshape", ["hop", "pairs"], ["paired"]),  # (1, n / 2, 2, width)
+        helper.make_node("ReduceMean", ["paired", "two"], ["hop_states"], keepdims=0),
+        # Half the mean of the cached states (0 when the cache is empty), and the unused cache
+        # inputs and position times 0, so the graph keeps them as inputs.
+        helper.make_node("ReduceSum", ["past_states", "one"], ["past_sum"], keepdims=1),
+        helper.make_node("Shape", ["past_states"], ["past_shape"], start=1, end=2),
+        helper.make_node("Cast", ["past_shape"], ["past_count"], to=TensorProto.FLOAT),
+        helper.make_node("Add", ["past_count", "onef"], ["past_count1"]),
+        helper.make_node("Div", ["past_sum", "past_count1"], ["past_mean"]),
+        helper.make_node("ReduceSum", ["past_keys", "one"], ["keys_sum"], keepdims=1),
+        helper.make_node("ReduceSum", ["past_values", "one"], ["values_sum"], keepdims=1),
+        helper.make_node("Cast", ["position"], ["position_f"], to=TensorProto.FLOAT),
+        helper.make_node("Add", ["keys_sum", "values_sum"], ["unused0"]),
+        helper.make_node("Add", ["unused0", "position_f"], ["unused1"]),
+        helper.make_node("Mul", ["unused1", "zerof"], ["unused"]),
+        helper.make_node("Mul", ["past_mean", "half"], ["context"]),
+        helper.make_node("Add", ["hop_states", "context"], ["with_context"]),
+        helper.make_node("Add", ["with_context", "unused"], ["new_states"]),
+        helper.make_node("Identity", ["new_states"], ["new_keys"]),
+        helper.make_node("Identity", ["new_states"], ["new_values"]),
+        helper.make_node("Concat", ["past_states", "new_states"], ["window_states"], axis=1),
+        helper.make_node("ReduceMean", ["window_states", "one"], ["pooled"], keepdims=0),
+        helper.make_node("MatMul", ["pooled", "w"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+    ]
+    inits = [i64("zero", [0]), i64("one", [1]), i64("end", [2 ** 62]), i64("two", [2]), i64("pairs", [1, -1, 2, width]),
+             _init("onef", np.array([1.0])), _init("zerof", np.array(0.0)), _init("half", np.array(0.5)),
+             _init("w", rng.normal(0, 0.002, (width, n_labels)))]
+    graph = helper.make_graph(nodes, "moodline_test_streaming", inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    props = info.to_metadata()
+    for key, value_ in (metadata or {}).items():
+        if value_ is None:
+            props.pop(key, None)
+        else:
+            props[key] = value_
+    helper.set_model_props(model, props)
+    onnx.checker.check_model(model)
+    path = Path(path)
+    onnx.save(model, str(path))
+    return path

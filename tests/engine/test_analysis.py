@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 
 from audio_fixtures import RATE, silence, tone
-from model_factory import make_model, band_weights
+from model_factory import band_weights, make_model, make_streaming_model
 from moodline.engine.analysis import AnalysisSettings, WindowClassifier, analyze_file
 from moodline.engine.audio import audio_blocks
 from moodline.engine.errors import MoodlineError
@@ -184,6 +184,62 @@ def test_live_streaming_gives_the_same_timeline_as_offline_analysis(tmp_path, mo
         if a.is_speech:
             assert max(abs(a.probabilities[k] - b.probabilities[k]) for k in model.info.labels) <= 1e-5
     assert sum(p.is_speech for p in live.points) >= 8
+
+
+@pytest.fixture(scope="module")
+def streaming_model(tmp_path_factory):
+    return EmotionModel(make_streaming_model(tmp_path_factory.mktemp("stream") / "stream.onnx", window_s=2.0,
+                                             spec=FeatureSpec(n_fft=400)))
+
+
+@pytest.mark.parametrize("input_rate", [16000, 44100])
+def test_a_streaming_encoder_gives_the_same_timeline_live_and_offline(tmp_path, streaming_model, conversation,
+                                                                       input_rate):
+    # Live, windows reach the model a hop or two at a time; offline, in batches of eight: the
+    # stream of hops, and so every probability, must be the same.
+    import soxr
+
+    audio = conversation if input_rate == RATE else soxr.resample(conversation, RATE, input_rate).astype(np.float32)
+    path = write(tmp_path, audio, input_rate)
+    offline = analyze_file(path, streaming_model, AnalysisSettings())
+    live = stream_file(streaming_model, path, input_rate, AnalysisSettings())
+    assert [(p.start_s, p.is_speech, p.label) for p in live.points] == \
+           [(p.start_s, p.is_speech, p.label) for p in offline.points]
+    speech = [(a, b) for a, b in zip(live.points, offline.points) if a.is_speech]
+    assert len(speech) >= 8
+    assert max(abs(a.probabilities[k] - b.probabilities[k]) for a, b in speech for k in a.probabilities) <= 1e-5
+
+
+def test_a_streaming_encoder_carries_each_stretch_of_speech_from_hop_to_hop(tmp_path, streaming_model,
+                                                                             conversation):
+    """A stretch's first window is the window on its own; later windows build on the hops cached
+    before them (so they differ from the window on its own), and silence starts a new stretch."""
+    from moodline.engine.analysis import new_slicer
+    from moodline.engine.audio import load_audio
+
+    path = write(tmp_path, conversation)
+    timeline = analyze_file(path, streaming_model, AnalysisSettings())
+    slicer = new_slicer(streaming_model, AnalysisSettings())
+    windows = slicer.push(load_audio(path, RATE)) + slicer.flush()
+    alone = streaming_model.predict(np.stack([w.features for w in windows]))
+    labels = streaming_model.info.labels
+    points = timeline.points
+    firsts = [i for i, p in enumerate(points) if p.is_speech and (i == 0 or not points[i - 1].is_speech)]
+    later = [i for i, p in enumerate(points) if p.is_speech and i not in firsts]
+    assert len(firsts) >= 2 and later  # the conversation has pauses between its sentences
+    for i in firsts:
+        np.testing.assert_allclose([points[i].probabilities[k] for k in labels], alone[i], atol=1e-6)
+    differs = [np.max(np.abs(np.array([points[i].probabilities[k] for k in labels]) - alone[i])) for i in later]
+    assert min(differs) > 1e-4
+
+
+def test_a_streaming_encoder_takes_other_windows_in_whole_steps(tmp_path, streaming_model, speech):
+    # 1.25 s windows every 0.25 s would be 123 and 25 feature frames; the grid takes the nearest
+    # whole two-frame encoder steps, 124 and 24 (0.24 s).
+    timeline = analyze_file(write(tmp_path, speech), streaming_model, AnalysisSettings(window_s=1.25, hop_s=0.25))
+    assert any(p.is_speech for p in timeline.points)
+    np.testing.assert_allclose(np.diff([p.start_s for p in timeline.points]), 0.24)
+    np.testing.assert_allclose(timeline.points[0].end_s - timeline.points[0].start_s, (123 * 160 + 400) / RATE)
 
 
 def test_an_engine_too_slow_for_the_audio_drops_the_oldest_and_keeps_time(tmp_path, model_path, conversation):

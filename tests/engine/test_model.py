@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_factory import LABELS, make_model
+from model_factory import LABELS, make_model, make_streaming_model
 from moodline.engine.errors import ModelError
 from moodline.engine.features import REQUIRED_PARAMS, FeatureSpec
 from moodline.engine.model import CPU, CUDA, METADATA_KEYS, EmotionModel, Normalization, choose_providers
@@ -63,6 +63,22 @@ def test_a_malformed_key_is_refused_naming_it(tmp_path, key, value):
     with pytest.raises(ModelError, match=f"'{key}'") as error:
         EmotionModel(path)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("value", [None, "{}", '{"frames_per_state": 0, "hop_s": 0.5}',
+                                   '{"frames_per_state": 2, "hop_s": "half"}', "[2, 0.5]"])
+def test_a_streaming_model_must_say_how_it_streams(tmp_path, value):
+    path = make_streaming_model(tmp_path / "s.onnx", spec=FeatureSpec(n_fft=400), metadata={"streaming": value})
+    with pytest.raises(ModelError, match="'streaming'") as error:
+        EmotionModel(path)
+    assert "\n" not in str(error.value)
+
+
+def test_a_per_window_graph_claiming_to_stream_is_refused(tmp_path):
+    path = make_model(tmp_path / "m.onnx", metadata={
+        "format_version": "2", "streaming": '{"frames_per_state": 2, "hop_s": 0.5}'})
+    with pytest.raises(ModelError, match="a streaming model takes the inputs features, new_frames"):
+        EmotionModel(path)
 
 
 def test_a_model_returning_nan_is_refused_rather_than_labelled(tmp_path):
