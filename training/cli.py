@@ -17,7 +17,7 @@ import numpy as np
 from .conditions import CONDITIONS
 from .corpora import CorpusError, load_corpus, parse_data_arg
 
-MODEL_NAMES = ("cnn2d", "cnn1d", "cnn_lstm", "vgg19", "resnet50", "inceptionv3", "whisper_tiny")  # training.models.MODELS
+MODEL_NAMES = ("cnn2d", "cnn1d", "cnn_lstm", "vgg19", "resnet50", "inceptionv3", "whisper_tiny", "whisper_base")  # training.models.MODELS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="other runs' .report.json files to compare with on the leave-one-corpus-out splits")
     train.add_argument("--notes", type=Path, default=None, metavar="FILE",
                        help="a Markdown file for the model card: how this configuration was chosen, what was tried")
-    head = train.add_argument_group("encoder head (whisper_tiny, as model or teacher)")
+    head = train.add_argument_group("encoder head (whisper_tiny, whisper_base, as model or teacher)")
     head.add_argument("--pooling", choices=("concat", "weighted"), default="concat",
                       help="concatenate the encoder's states, or mix them with learnt layer weights (default: concat)")
     head.add_argument("--hidden", type=int, default=0, metavar="N", help="units of a hidden layer; 0 = linear (default: 0)")
@@ -150,7 +150,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         cache_dir=args.cache, workers=args.workers, devices=args.devices, final=not args.no_final, loco=args.loco,
         conditions=tuple(args.conditions), babble=args.babble,
         head={"pooling": args.pooling, "hidden": args.hidden, "dropout": args.dropout, "use_states": states}
-        if "whisper_tiny" in (args.model, args.teacher) else {},
+        if any(str(name).startswith("whisper_") for name in (args.model, args.teacher)) else {},
         teacher=args.teacher, teacher_epochs=args.teacher_epochs, transfer=args.transfer,
         level_normalised=not args.no_level_normalisation, compare=tuple(args.compare),
         notes=args.notes.read_text(encoding="utf-8") if args.notes else "",

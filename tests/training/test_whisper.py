@@ -45,6 +45,7 @@ def test_ctranslate2_weights_parse_into_the_encoder_shapes():
     assert w["conv1/weight"].shape == (384, 80, 3) and w["conv2/weight"].shape == (384, 384, 3)
     assert w["position_encodings/encodings"].shape == (1500, 384)
     assert sum(f"layer_{i}/self_attention/linear_0/weight" in w for i in range(8)) == 4
+    assert w.pop("num_heads") == 6  # tiny.en's heads, read from the file, not assumed
     assert all(v.dtype == np.float32 and np.all(np.isfinite(v)) for v in w.values())
 
 
