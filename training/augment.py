@@ -34,16 +34,19 @@ def coloured_noise(n: int, rng: np.random.Generator, exponent: float) -> np.ndar
 class BabbleBank:
     """Speech of many people to mix into babble: ``max_clips`` files of a folder of unlabelled
     speech (for Moodline, ``speechocean762``), the first ``max_speakers`` speaker folders in
-    sorted order, so the rest can stay unheard for checks."""
+    sorted order, so the rest can stay unheard for checks; ``unheard`` takes those others instead
+    (for scoring under babble of voices training never heard)."""
 
-    def __init__(self, folder: str, sample_rate_hz: int = 16000, max_speakers: int = 100, max_clips: int = 300) -> None:
+    def __init__(self, folder: str, sample_rate_hz: int = 16000, max_speakers: int = 100, max_clips: int = 300,
+                 unheard: bool = False) -> None:
         # max_speakers: corpora.UNLABELLED_TRAINING_SPEAKERS (not imported: augment stays free of the loaders)
         from pathlib import Path
 
         from moodline.engine.audio import find_audio_files, load_audio
 
         speakers = sorted(p for p in Path(folder).rglob("*") if p.is_dir() and find_audio_files(p))
-        speakers = [p for p in speakers if not any(c.is_dir() for c in p.iterdir())][:max_speakers]
+        speakers = [p for p in speakers if not any(c.is_dir() for c in p.iterdir())]
+        speakers = speakers[max_speakers:] if unheard else speakers[:max_speakers]
         files = [f for s in speakers for f in find_audio_files(s)][:max_clips]
         if not files:
             raise ValueError(f"{folder}: no speech files for babble")

@@ -140,6 +140,8 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
             states = tuple(int(i) for i in args.states.split(","))
         except ValueError:
             raise ValueError(f"--states {args.states}: expected numbers like 0,1,2") from None
+    if "babble_10db" in args.conditions and args.babble is None:
+        raise ValueError("--conditions babble_10db needs --babble FOLDER (its held-out speakers are the café's voices)")
     from .train import TrainOptions, train
 
     out = args.out or Path("runs") / f"{args.model}.onnx"

@@ -5,17 +5,20 @@ Each condition turns a test clip into the version a user might record; it is app
 clips only and seeded by the clip, so every model is scored on the very same audio. Training
 augmentation (:mod:`.augment`) uses white, pink and brown noise and babble; the noises here are
 other kinds on purpose (machine hum, music, passing traffic), so the score measures robustness
-to noise the model has not learnt to ignore.
+to noise the model has not learnt to ignore. Babble is the exception a café forces on us: the
+``babble_10db`` condition mixes voices of speakers no part of training heard (the unlabelled
+set's held-out speakers) over pink noise, so it measures other people talking, not memorised
+voices.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .augment import active_power
+from .augment import BabbleBank, active_power, coloured_noise
 
 # Variant numbers in the window cache: 0 is the clip as recorded, 1..n augmented training
 # copies, and these the test conditions.
-CONDITIONS = {"noise_10db": 101, "gain_20db": 102, "telephone": 103}
+CONDITIONS = {"noise_10db": 101, "gain_20db": 102, "telephone": 103, "babble_10db": 104}
 NOISE_SNR_DB = 10.0
 GAIN_DB = 20.0
 NOISE_KINDS = ("hum", "music", "traffic")
@@ -70,6 +73,15 @@ def unseen_noise(samples: np.ndarray, rng: np.random.Generator, rate_hz: int,
     return (samples + noise).astype(np.float32)
 
 
+def cafe(samples: np.ndarray, rng: np.random.Generator, voices: BabbleBank, snr_db: float = NOISE_SNR_DB) -> np.ndarray:
+    """``samples`` in a café: 3–8 unheard voices talking at once over pink noise 6 dB below them,
+    together at ``snr_db`` against the speech level."""
+    n = len(samples)
+    noise = voices.babble(n, rng) + 10 ** (-6 / 20) * coloured_noise(n, rng, 1.0)
+    noise *= np.sqrt(active_power(samples) / 10 ** (snr_db / 10) / (np.mean(noise**2) + 1e-12))
+    return (samples + noise).astype(np.float32)
+
+
 def hot_gain(samples: np.ndarray, gain_db: float = GAIN_DB) -> np.ndarray:
     """``gain_db`` louder, clipped at full scale as a converter would."""
     return np.clip(samples * 10 ** (gain_db / 20), -1.0, 1.0).astype(np.float32)
@@ -90,8 +102,14 @@ def telephone(samples: np.ndarray, rate_hz: int) -> np.ndarray:
     return np.pad(out, (0, len(samples) - len(out))).astype(np.float32)
 
 
-def apply_condition(samples: np.ndarray, condition: str, rng: np.random.Generator, rate_hz: int) -> np.ndarray:
-    """The clip as heard under ``condition`` (a key of :data:`CONDITIONS`)."""
+def apply_condition(samples: np.ndarray, condition: str, rng: np.random.Generator, rate_hz: int,
+                    unheard_voices: BabbleBank | None = None) -> np.ndarray:
+    """The clip as heard under ``condition`` (a key of :data:`CONDITIONS`); ``babble_10db`` needs
+    ``unheard_voices``, a bank of speakers training never heard."""
+    if condition == "babble_10db":
+        if unheard_voices is None:
+            raise ValueError("the babble_10db condition needs unheard voices (moodline train --babble FOLDER)")
+        return cafe(samples, rng, unheard_voices)
     if condition == "noise_10db":
         return unseen_noise(samples, rng, rate_hz)
     if condition == "gain_20db":

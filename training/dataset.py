@@ -80,16 +80,16 @@ def _cache_name(clip: Clip, variant: int, spec: FeatureSpec, window_s: float, se
 # half the memory and disk, and a changed encoder (another front end, fine-tuning) re-embeds the
 # cached windows instead of re-running the augmentation.
 HALF_PRECISION_KINDS = ("whisper_log_mel",)
-_BABBLE: dict[str, BabbleBank] = {}  # per worker process: loaded once
+_BABBLE: dict[tuple[str, bool], BabbleBank] = {}  # per worker process: loaded once
 _ENCODERS: dict[str, object] = {}
 
 
-def _babble(folder: str | None) -> BabbleBank | None:
+def _babble(folder: str | None, unheard: bool = False) -> BabbleBank | None:
     if folder is None:
         return None
-    if folder not in _BABBLE:
-        _BABBLE[folder] = BabbleBank(folder)
-    return _BABBLE[folder]
+    if (folder, unheard) not in _BABBLE:
+        _BABBLE[folder, unheard] = BabbleBank(folder, unheard=unheard)
+    return _BABBLE[folder, unheard]
 
 
 def _encode(encoder: str, feats: np.ndarray, speech: np.ndarray, hop_frames: int) -> np.ndarray:
@@ -131,7 +131,7 @@ def _variant_samples(samples: np.ndarray, clip: Clip, variant: int, rate_hz: int
     rng = np.random.default_rng([seed, variant, zlib.crc32(clip.key.encode())])
     for condition, number in CONDITIONS.items():
         if variant == number:
-            return apply_condition(samples, condition, rng, rate_hz)
+            return apply_condition(samples, condition, rng, rate_hz, unheard_voices=babble)
     return augmented_copy(samples, rng, rate_hz, babble)
 
 
@@ -153,7 +153,8 @@ def _extract_one(job: tuple) -> list[tuple[np.ndarray, np.ndarray]]:
             if audio is None:
                 if samples is None:
                     samples = load_audio(clip.path, spec.sample_rate_hz)
-                babble = _babble(babble_dir) if with_babble else None
+                babble = (_babble(babble_dir) if with_babble
+                          else _babble(babble_dir, unheard=True) if variant == CONDITIONS["babble_10db"] else None)
                 audio = _variant_samples(samples, clip, variant, spec.sample_rate_hz, seed, babble)
             return audio
 

@@ -205,7 +205,7 @@ def comparison_row(report: dict[str, Any]) -> dict[str, Any]:
 
 def _comparison_rows(rows: Sequence[dict[str, Any]]) -> list[str]:
     corpora = sorted({c for r in rows for c in r["held_out"]})
-    conditions = [c for c in ("noise_10db", "gain_20db", "telephone") if any(c in r["conditions"] for r in rows)]
+    conditions = [c for c in ("noise_10db", "babble_10db", "gain_20db", "telephone") if any(c in r["conditions"] for r in rows)]
     out = ["| model | features | " + " | ".join(f"without {c}" for c in corpora) + " | mean | "
            + " | ".join(f"mean, {c}" for c in conditions) + " | file | ms / window |",
            "| --- | --- | " + " | ".join("---:" for _ in corpora) + " | ---: | "

@@ -726,4 +726,6 @@ CONDITION_TEXT = {
                   "(mains hum with a machine whine, plucked music, passing traffic)",
     "gain_20db": "a gain of +20 dB, clipped at full scale",
     "telephone": "a telephone line (300–3400 Hz, 8 kHz G.711 µ-law)",
+    "babble_10db": "a café at 10 dB SNR: 3–8 voices talking at once, of speakers no part of training heard "
+                   "(the babble folder's held-out speakers), over pink noise 6 dB below them",
 }

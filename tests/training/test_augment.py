@@ -40,6 +40,25 @@ def test_babble_is_several_voices_from_the_bank(tmp_path):
     assert (spectrum > 0.2 * spectrum.max()).sum() >= 2  # more than one voice's pitch is in it
 
 
+def test_the_cafe_condition_mixes_only_voices_training_never_heard_at_10_db(tmp_path, speech):
+    import soundfile as sf
+
+    from moodline.training.conditions import apply_condition
+
+    t = np.arange(RATE) / RATE
+    for speaker in range(5):
+        folder = tmp_path / f"SPEAKER{speaker:04d}"
+        folder.mkdir()
+        sf.write(folder / "1.wav", (0.2 * np.sin(2 * np.pi * (120 + 40 * speaker) * t)).astype(np.float32), RATE)
+    unheard = augment.BabbleBank(str(tmp_path), RATE, max_speakers=3, unheard=True)
+    assert unheard.speakers == ["SPEAKER0003", "SPEAKER0004"]  # none of the training bank's three
+    noisy = apply_condition(speech, "babble_10db", np.random.default_rng(0), RATE, unheard_voices=unheard)
+    noise = noisy - speech
+    assert 10 * np.log10(np.mean(speech**2) / np.mean(noise**2)) == pytest.approx(10.0, abs=1.5)
+    with pytest.raises(ValueError, match="unheard voices"):
+        apply_condition(speech, "babble_10db", np.random.default_rng(0), RATE)
+
+
 def test_effects_change_the_signal_keep_it_finite_and_do_not_touch_the_input(speech):
     original = speech.copy()
     effects = {
