@@ -14,6 +14,7 @@ from moodline.engine.analysis import AnalysisSettings
 from moodline.engine.errors import MoodlineError
 from moodline.engine.fileio import PRIVATE_FILE_MODE, create_private_file, make_private_dir
 from moodline.engine.readout import StabilizerSettings
+from moodline.engine.vad import Gate
 
 from .palette import Palette
 
@@ -29,6 +30,8 @@ class AidDisplay:
     large_text: bool = False
 
 
+GATE_NAMES = tuple(g.value for g in Gate)
+
 # The window starts from the engine's defaults, as `moodline analyze` and `listen` do.
 _ANALYSIS, _STABILIZER = AnalysisSettings(), StabilizerSettings()
 
@@ -39,6 +42,7 @@ class DesktopSettings:
     hop_s: float = _ANALYSIS.hop_s
     smoothing_windows: int = _ANALYSIS.smoothing_windows
     vad_aggressiveness: int = _ANALYSIS.vad_aggressiveness  # 0 hears most as speech … 3 strictest
+    speech_gate: str = _ANALYSIS.gate  # which detector decides what is speech (engine.vad.Gate)
     unsure_threshold: float = _STABILIZER.unsure_threshold
     model_path: str = ""  # "" = the shipped default model; "fast" = the shipped fast one; else a file
     high_contrast: bool = False  # brighter colours in every view, a black conversation aid
@@ -53,7 +57,7 @@ class DesktopSettings:
     def analysis(self) -> AnalysisSettings:
         return AnalysisSettings(window_s=self.window_s or None, hop_s=self.hop_s,
                                 smoothing_windows=self.smoothing_windows,
-                                vad_aggressiveness=self.vad_aggressiveness)
+                                vad_aggressiveness=self.vad_aggressiveness, gate=self.speech_gate)
 
     def stabilizer(self) -> StabilizerSettings:
         return StabilizerSettings(min_dwell_s=self.aid_min_dwell_s, hysteresis=self.aid_hysteresis,
@@ -85,6 +89,8 @@ def load_settings(store) -> DesktopSettings:
             values[f.name] = kind(raw)
         except (TypeError, ValueError):
             continue
+    if values.get("speech_gate") not in (None, *GATE_NAMES):
+        del values["speech_gate"]  # a gate this Moodline does not have (an edited or newer file)
     return DesktopSettings(**values)
 
 

@@ -18,7 +18,7 @@ from .audio import audio_blocks
 from .errors import MoodlineError
 from .model import EmotionModel
 from .timeline import Timeline, TimelinePoint
-from .vad import DEFAULT_AGGRESSIVENESS, MIN_MODULATION_DB, PRE_EMPHASIS, SpeechDetector
+from .vad import DEFAULT_AGGRESSIVENESS, DEFAULT_GATE, MIN_MODULATION_DB, PRE_EMPHASIS, Gate, speech_detector
 from .windows import Window, WindowGrid, WindowSlicer
 
 OFFLINE_BATCH = 8  # windows per model call offline: small batches stay in cache (measured best 4–8)
@@ -53,6 +53,7 @@ class AnalysisSettings:
     hop_s: float = 0.5
     smoothing_windows: int = 1  # average the last N speech windows' probabilities (1 = off)
     vad_aggressiveness: int = DEFAULT_AGGRESSIVENESS  # 0 (lets most through) … 3 (strictest about non-speech)
+    gate: str = DEFAULT_GATE.value  # which detector decides what is speech (see vad.Gate)
     # A window in which the VAD heard speech for less than this share is "no speech" and is
     # not classified; 0 turns the gate off (every window is classified).
     min_speech_fraction: float = 0.2
@@ -69,6 +70,8 @@ class AnalysisSettings:
             raise MoodlineError("smoothing must cover at least 1 window")
         if self.vad_aggressiveness not in (0, 1, 2, 3):
             raise MoodlineError("voice-activity aggressiveness must be 0, 1, 2 or 3")
+        if self.gate not in {g.value for g in Gate}:
+            raise MoodlineError(f"speech gate must be one of {', '.join(g.value for g in Gate)}, not {self.gate!r}")
         if not 0.0 <= self.min_speech_fraction <= 1.0:
             raise MoodlineError("minimum speech fraction must be between 0 and 1")
         return self
@@ -93,7 +96,7 @@ def window_grid(model: EmotionModel, settings: AnalysisSettings) -> WindowGrid:
 
 def new_slicer(model: EmotionModel, settings: AnalysisSettings) -> WindowSlicer:
     """A window slicer with its voice-activity detector, configured for ``model``."""
-    speech = SpeechDetector(model.info.sample_rate_hz, settings.vad_aggressiveness)
+    speech = speech_detector(settings.gate, model.info.sample_rate_hz, settings.vad_aggressiveness)
     return WindowSlicer(window_grid(model, settings), speech)
 
 

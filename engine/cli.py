@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 
 from . import __version__
 from .analysis import JUDGING_RULES, AnalysisSettings
+from .vad import Gate
 from .batch import DEFAULT_JOBS, analyze_files
 from .cluster import analyze_on_ray
 from .audio import find_audio_files
@@ -56,7 +57,7 @@ def _load_model(spec: str | None, offline: bool = False) -> EmotionModel:
 
 def _settings(args: argparse.Namespace) -> AnalysisSettings:
     return AnalysisSettings(window_s=args.window, hop_s=args.hop, smoothing_windows=args.smooth,
-                            vad_aggressiveness=args.vad).check()
+                            vad_aggressiveness=args.vad, gate=args.gate).check()
 
 
 def _jobs(args: argparse.Namespace) -> int:
@@ -614,6 +615,10 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
         p.add_argument("--vad", type=int, default=DEFAULT_ANALYSIS.vad_aggressiveness, choices=range(4),
                        metavar="0-3", help="voice-activity strictness, 0 lenient … 3 strict "
                        f"(default {DEFAULT_ANALYSIS.vad_aggressiveness})")
+        p.add_argument("--gate", default=DEFAULT_ANALYSIS.gate, choices=[g.value for g in Gate],
+                       help="what decides which windows are speech: webrtc (WebRTC's VAD with a check that "
+                       "the sound rises and falls like syllables), silero (Silero's VAD network) or both "
+                       f"(default {DEFAULT_ANALYSIS.gate})")
 
     p = sub.add_parser("analyze", help="analyse audio files or folders")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders (searched recursively)")

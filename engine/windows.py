@@ -7,13 +7,12 @@ same :class:`WindowSlicer` serves offline analysis (fed a file's blocks) and the
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .features import FeatureSpec, features
-from .vad import VAD_FRAME_S, SpeechDetector
+from .vad import SpeechDetector
 
 # A sample this close to full scale is at the converter's limit: speech recorded too loud has
 # its peaks flattened there (−0.09 dBFS, so resampling's small ripple on a flat top still counts).
@@ -138,7 +137,7 @@ class WindowSlicer:
                 break
             if final:
                 end = min(end, end_sample)
-            elif self.speech is not None and self.speech.frames_done < math.floor(end / self._rate / VAD_FRAME_S + 1e-9):
+            elif self.speech is not None and not self.speech.has_heard(end / self._rate):
                 break  # the VAD has not heard all of this window yet
             lo = first_frame - self._first_frame
             start_s, end_s = start / self._rate, end / self._rate

@@ -31,7 +31,7 @@ from moodline.engine.analysis import JUDGING_RULES, AnalysisSettings
 from moodline.engine.audio import load_audio
 from moodline.engine.encoder import CACHE_INPUTS, EncoderStream, StreamShape
 from moodline.engine.features import FeatureSpec
-from moodline.engine.vad import SpeechDetector
+from moodline.engine.vad import Gate, speech_detector
 from moodline.engine.windows import WindowGrid, WindowSlicer
 
 from .augment import BabbleBank, augmented_copy
@@ -45,6 +45,10 @@ from .evaluation import speech_windows
 HOP_S = AnalysisSettings().hop_s
 MIN_SPEECH_FRACTION = AnalysisSettings().min_speech_fraction
 VAD_AGGRESSIVENESS = AnalysisSettings().vad_aggressiveness
+# The shipped models were trained on the windows WebRTC's gate chose, and their cards' commands
+# must rebuild them: training keeps that gate until they are retrained on Silero's windows (the
+# engine's default gate since 2026-12-05; README, "Known limits").
+GATE = Gate.WEBRTC.value
 
 
 @dataclass
@@ -64,7 +68,7 @@ class WindowSet:
 
 def clip_windows(samples: np.ndarray, grid: WindowGrid) -> tuple[np.ndarray, np.ndarray]:
     """All windows of one clip as the engine cuts them: features ``(n, frames, F)``, speech fractions ``(n,)``."""
-    slicer = WindowSlicer(grid, SpeechDetector(grid.spec.sample_rate_hz, VAD_AGGRESSIVENESS))
+    slicer = WindowSlicer(grid, speech_detector(GATE, grid.spec.sample_rate_hz, VAD_AGGRESSIVENESS))
     windows = slicer.push(samples) + slicer.flush()
     feats = np.stack([w.features for w in windows]).astype(np.float32)
     return feats, np.array([w.speech_fraction for w in windows], dtype=np.float32)
@@ -72,7 +76,8 @@ def clip_windows(samples: np.ndarray, grid: WindowGrid) -> tuple[np.ndarray, np.
 
 def _cache_name(clip: Clip, variant: int, spec: FeatureSpec, window_s: float, seed: int, extra: str) -> str:
     settings = json.dumps([spec.sample_rate_hz, spec.to_dict(), window_s, HOP_S, seed, variant,
-                           str(clip.path.resolve()), 4, extra, VAD_AGGRESSIVENESS, JUDGING_RULES])
+                           str(clip.path.resolve()), 4, extra, VAD_AGGRESSIVENESS, JUDGING_RULES]
+                          + ([GATE] if GATE != Gate.WEBRTC.value else []))  # caches made before gates were a choice stay valid
     return hashlib.sha1(settings.encode()).hexdigest()[:20] + ".npz"
 
 

@@ -23,6 +23,9 @@ from moodline.engine.readout import GROUPINGS, MAX_DWELL_S
 from ..settings import DesktopSettings
 
 # Voice-activity sensitivity 0…3, from what lets the most sound through to the strictest.
+GATE_CHOICES = {"silero": "Voices only (Silero: not music or noise)",
+                "webrtc": "Voice-like sounds (WebRTC: music too)",
+                "both": "Only where both detectors hear a voice"}
 SPEECH_CHOICES = ("Almost any sound", "Most sounds", "Clear voices", "Only clear speech, not noise")
 GROUPING_WORDS = {"none": "Each emotion (happy, sad, angry, …)",
                   "valence": "Positive, neutral or negative, with a calm–intense bar"}
@@ -100,12 +103,19 @@ class SettingsDialog(QDialog):
         self._row(form, "Average over", self.smoothing,
                   "Average each emotion over this many readings of speech: steadier, but a change "
                   "shows a little later.")
+        self.gate = QComboBox()
+        for name, words in GATE_CHOICES.items():
+            self.gate.addItem(words, name)
+        self.gate.setCurrentIndex(max(0, self.gate.findData(settings.speech_gate)))
+        self._row(form, "Listen for", self.gate,
+                  "What decides which sounds are a voice. Only a voice gets an emotion. Silero's detector "
+                  "tells voices from music, tones and noise; WebRTC's takes most music for speech.")
         self.vad = QComboBox()
         self.vad.addItems(SPEECH_CHOICES)
         self.vad.setCurrentIndex(settings.vad_aggressiveness)
         self._row(form, "Count as speech", self.vad,
                   "Which sounds count as speech. Only speech gets an emotion; the rest is shown as "
-                  "'No speech'. In a noisy room choose a stricter setting.")
+                  "'No speech'. In a noisy room choose a stricter setting. (WebRTC's detector.)")
         self.unsure = QSpinBox(minimum=0, maximum=100, singleStep=5, suffix=" % sure")
         self.unsure.setValue(round(100 * settings.unsure_threshold))
         self._row(form, "Say 'Unsure' below", self.unsure,
@@ -247,7 +257,7 @@ class SettingsDialog(QDialog):
         fresh = SettingsDialog(DesktopSettings())
         for name in ("window", "hop", "smoothing", "unsure", "follow", "dwell", "hysteresis"):
             getattr(self, name).setValue(getattr(fresh, name).value())
-        for name in ("vad", "grouping"):
+        for name in ("vad", "gate", "grouping"):
             getattr(self, name).setCurrentIndex(getattr(fresh, name).currentIndex())
         for name in ("high_contrast", "large_text", "show_percentages", "intensity_bar"):
             getattr(self, name).setChecked(getattr(fresh, name).isChecked())
@@ -259,6 +269,7 @@ class SettingsDialog(QDialog):
         return replace(
             self._base, window_s=self.window.value(), hop_s=self.hop.value(),
             smoothing_windows=self.smoothing.value(), vad_aggressiveness=self.vad.currentIndex(),
+            speech_gate=self.gate.currentData(),
             unsure_threshold=self.unsure.value() / 100, model_path=self._model_setting(),
             high_contrast=self.high_contrast.isChecked(), follow_minutes=self.follow.value(),
             aid_grouping=self.grouping.currentData(),

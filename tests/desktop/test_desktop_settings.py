@@ -16,7 +16,7 @@ from desktop_fakes import OTHER_MIC, wait_idle
 
 def test_settings_persist_across_restarts(qtbot, make_window):
     window = make_window()
-    changed = replace(DesktopSettings(), hop_s=0.25, smoothing_windows=3, vad_aggressiveness=1,
+    changed = replace(DesktopSettings(), hop_s=0.25, smoothing_windows=3, vad_aggressiveness=1, speech_gate="both",
                       unsure_threshold=0.55, high_contrast=True, aid_grouping="valence",
                       aid_min_dwell_s=3.5, aid_large_text=True)
     window.apply_settings(changed)
@@ -25,7 +25,7 @@ def test_settings_persist_across_restarts(qtbot, make_window):
 
     again = make_window()
     assert again.settings == changed
-    assert again.settings.analysis().hop_s == 0.25
+    assert again.settings.analysis().hop_s == 0.25 and again.settings.analysis().gate == "both"
 
 
 def test_the_dialog_reads_and_writes_every_field(qtbot):
@@ -35,12 +35,13 @@ def test_the_dialog_reads_and_writes_every_field(qtbot):
     assert dialog.settings() == start  # nothing changed: the same settings come back
     dialog.hop.setValue(1.0)
     dialog.vad.setCurrentIndex(0)
+    dialog.gate.setCurrentIndex(dialog.gate.findData("webrtc"))
     dialog.grouping.setCurrentIndex(dialog.grouping.findData("valence"))
     dialog.high_contrast.setChecked(True)
     dialog.show_percentages.setChecked(True)
     result = dialog.settings()
-    assert (result.hop_s, result.vad_aggressiveness, result.aid_grouping, result.high_contrast,
-            result.aid_show_percentages) == (1.0, 0, "valence", True, True)
+    assert (result.hop_s, result.vad_aggressiveness, result.speech_gate, result.aid_grouping, result.high_contrast,
+            result.aid_show_percentages) == (1.0, 0, "webrtc", "valence", True, True)
     dialog._defaults()
     assert dialog.settings() == DesktopSettings()
 
@@ -155,3 +156,13 @@ def test_the_windows_defaults_are_the_engines():
 
     assert DesktopSettings().analysis() == AnalysisSettings()
     assert DesktopSettings().stabilizer() == StabilizerSettings()
+
+
+def test_a_speech_gate_this_moodline_lacks_falls_back_to_the_default():
+    class Store:  # a settings file edited by hand, or written by a newer Moodline
+        def value(self, key):
+            return {"settings/speech_gate": "loudness", "settings/hop_s": "0.25"}.get(key)
+
+    loaded = load_settings(Store())
+    assert loaded.speech_gate == DesktopSettings().speech_gate and loaded.hop_s == 0.25
+    loaded.analysis().check()  # the window can analyse with what it loaded
