@@ -123,8 +123,19 @@ def plot_confusion(confusion: Sequence[Sequence[int]], labels: Sequence[str], pa
     plt.close(fig)
 
 
+SHARED_FILE_MODE = 0o644  # reports and cards describe models, not recordings: readable by all
+
+
 def write_json(report: dict[str, Any], path: str | os.PathLike) -> None:
-    Path(path).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    from moodline.engine.fileio import atomic_write
+
+    atomic_write(path, json.dumps(report, indent=1) + "\n", mode=SHARED_FILE_MODE)
+
+
+def write_card(report: dict[str, Any], path: str | os.PathLike) -> None:
+    from moodline.engine.fileio import atomic_write
+
+    atomic_write(path, model_card(report), mode=SHARED_FILE_MODE)
 
 
 def _pct(x: float) -> str:
@@ -387,9 +398,12 @@ def model_card(report: dict[str, Any]) -> str:
         "```",
         "",
         f"Run from the project root. Seed {report['seed']}; {report['machine']}. Total time "
-        f"{report['train_minutes']:.0f} min for the {len(report['splits'])} evaluation run(s) and the final model, "
-        "with features already in the cache (`runs/cache/`); computing them first (decoding, augmentation"
-        + (", the encoder" if report.get("encoder") or report.get("teacher") else "") + ") takes longer.",
+        f"{report['train_minutes']:.0f} min for the {len(report['splits'])} evaluation run(s) and the final model"
+        + (f", {report['feature_minutes']:.0f} min of it computing the features or reading them from the cache "
+           "(`runs/cache/`: decoding, augmentation" + (", the encoder" if report.get("encoder") or report.get("teacher") else "")
+           + ")." if "feature_minutes" in report else
+           ", with features already in the cache (`runs/cache/`); computing them first (decoding, augmentation"
+           + (", the encoder" if report.get("encoder") or report.get("teacher") else "") + ") takes longer."),
         "",
         "## Model",
         "",

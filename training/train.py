@@ -534,7 +534,9 @@ def train(options: TrainOptions) -> dict[str, Any]:
                       f"{len(found.features)} with copies and conditions ({shape} each)")
         return found
 
+    features_started = time.perf_counter()
     windows = windows_for(options)
+    feature_minutes = (time.perf_counter() - features_started) / 60
     teacher = None
     if options.teacher:
         teacher_options = replace(options, model=options.teacher, epochs=options.teacher_epochs, teacher=None,
@@ -606,8 +608,9 @@ def train(options: TrainOptions) -> dict[str, Any]:
         others = [json.loads(Path(p).read_text(encoding="utf-8")) for p in options.compare]
         report["comparison"] = [evaluation.comparison_row(r) for r in others] + [evaluation.comparison_row(report)]
     report["train_minutes"] = (time.perf_counter() - started) / 60
+    report["feature_minutes"] = feature_minutes
     evaluation.write_json(report, out.with_name(f"{out.stem}.report.json"))
-    out.with_name(f"{out.stem}.md").write_text(evaluation.model_card(report), encoding="utf-8")
+    evaluation.write_card(report, out.with_name(f"{out.stem}.md"))
     _say(options, f"wrote {out.with_name(out.stem + '.md')} and {out.with_name(out.stem + '.report.json')}")
     return report
 

@@ -37,12 +37,14 @@ def test_the_default_model_gives_its_embedding_beside_the_probabilities():
     model = EmotionModel(bundled_model_path("default"))
     outputs = [o.name for o in model.session.get_outputs()]
     assert outputs[0] == "probabilities" and "embedding" in outputs
-    frames = model.session.get_inputs()[0].shape[1]
-    frames = frames if isinstance(frames, int) else 200
-    x = np.random.default_rng(0).normal(-0.5, 0.3, (2, frames, model.info.features.n_mels)).astype(np.float32)
-    probabilities, embedding = model.session.run(["probabilities", "embedding"], {model.session.get_inputs()[0].name: x})
-    assert probabilities.shape == (2, len(model.info.labels)) and embedding.shape[0] == 2 and embedding.shape[1] >= 256
-    assert np.isfinite(embedding).all()
+    assert model.streaming  # the encoder runs once per stretch of speech
+    stream = model.stream(200, 50)  # 2 s windows every 0.5 s
+    features = np.random.default_rng(0).normal(-0.5, 0.3, (350, model.info.features.n_mels)).astype(np.float32)
+    for index in range(4):  # a stretch: the first window whole, then a hop at a time
+        outputs = stream.window(index, features[50 * index: 50 * index + 200])
+        probabilities, embedding = outputs["probabilities"], outputs["embedding"]
+        assert probabilities.shape == (1, len(model.info.labels)) and embedding.shape[0] == 1
+        assert embedding.shape[1] >= 256 and np.isfinite(embedding).all()
 
 
 def test_info_lists_the_shipped_models():
