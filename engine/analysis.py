@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 from collections import deque
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -22,6 +23,9 @@ from .vad import DEFAULT_AGGRESSIVENESS, DEFAULT_GATE, MIN_MODULATION_DB, PRE_EM
 from .windows import Window, WindowGrid, WindowSlicer
 
 OFFLINE_BATCH = 8  # windows per model call offline: small batches stay in cache (measured best 4–8)
+# Offline, a batch ends after a window without speech where it can (see analyze_file); in talk
+# without such a pause it ends here, 32 s of windows, so that memory stays bounded.
+MAX_OFFLINE_BATCH = 64
 # Bounds on --window and --hop (and the GUI's settings). A window holds an utterance or two:
 # 0.1 s is a few feature frames at the usual 25 ms frames and 10–20 ms hops (a model with longer
 # frames refuses short windows itself), and 30 s is as long as any speech model's input
@@ -94,9 +98,10 @@ def window_grid(model: EmotionModel, settings: AnalysisSettings) -> WindowGrid:
     return grid
 
 
-def new_slicer(model: EmotionModel, settings: AnalysisSettings) -> WindowSlicer:
-    """A window slicer with its voice-activity detector, configured for ``model``."""
-    speech = speech_detector(settings.gate, model.info.sample_rate_hz, settings.vad_aggressiveness)
+def new_slicer(model: EmotionModel, settings: AnalysisSettings, gate_runner: Executor | None = None) -> WindowSlicer:
+    """A window slicer with its voice-activity detector, configured for ``model`` (Silero's
+    network runs on ``gate_runner``, one thread, when given: see :class:`~.vad.SileroDetector`)."""
+    speech = speech_detector(settings.gate, model.info.sample_rate_hz, settings.vad_aggressiveness, gate_runner)
     return WindowSlicer(window_grid(model, settings), speech)
 
 
@@ -125,9 +130,13 @@ class WindowClassifier:
             return np.concatenate([self._stream.window(w.index, w.features)["probabilities"] for w in speech])
         return self.model.predict(np.stack([w.features for w in speech]))
 
+    def is_speech(self, window: Window) -> bool:
+        """Whether ``window`` is classified: one without speech ends a stretch of speech (the
+        encoder's cache and the smoothing start afresh after it)."""
+        return window.speech_fraction >= self.settings.min_speech_fraction
+
     def __call__(self, windows: Sequence[Window]) -> list[TimelinePoint]:
-        threshold = self.settings.min_speech_fraction
-        is_speech = [w.speech_fraction >= threshold for w in windows]
+        is_speech = [self.is_speech(w) for w in windows]
         speech = [w for w, s in zip(windows, is_speech) if s]
         probs = iter(self._predict(speech) if speech else ())
         points = []
@@ -162,6 +171,7 @@ def analyze_file(
     settings: AnalysisSettings = AnalysisSettings(),
     progress: Callable[[float], None] | None = None,
     on_block: Callable[[np.ndarray], None] | None = None,
+    workers: int = 1,
 ) -> Timeline:
     """The emotion timeline of one audio file, decoded and classified block by block.
 
@@ -169,23 +179,57 @@ def analyze_file(
     decoded block (mono float32 at the model's rate), for a caller that also keeps the audio
     (to draw or play it) without decoding the file twice. Raises
     :class:`~moodline.engine.errors.AudioError` for a file that cannot be analysed.
+
+    This thread decodes and computes features while one thread runs the voice gate and
+    ``workers`` threads run the model. Stretches of speech are independent (after a window
+    without speech the encoder's cache and the smoothing start afresh), so with several workers
+    each takes whole stretches and the timeline is the same for any number of them. Give such
+    workers a model made with ``threads=1``, so that they share the cores out instead of each
+    spreading its calls over all of them.
     """
     settings = settings.check()
     rate = model.info.sample_rate_hz
-    slicer = new_slicer(model, settings)
-    classify = WindowClassifier(model, settings)
+    rules = WindowClassifier(model, settings)
     timeline = Timeline(model.info.labels)
-    pending: list[Window] = []
-    for block in audio_blocks(path, rate):
-        if on_block is not None:
-            on_block(block)
-        pending += slicer.push(block)
-        if len(pending) >= OFFLINE_BATCH:
-            timeline.extend(classify(pending))
-            pending = []
-        if progress is not None:
-            progress(slicer.samples_received / rate)
-    timeline.extend(classify(pending + slicer.flush()))
+    in_flight: deque[Future] = deque()
+    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="moodline-gate") as gate,
+          ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="moodline-classify") as pool):
+        slicer = new_slicer(model, settings, gate)
+        classify, latest = rules, None  # rules: only asked which windows are speech
+
+        def hand_over(windows: list[Window], fresh: bool) -> None:
+            """Classify ``windows`` on a worker: with a classifier of their own when they begin
+            a stretch (``fresh``), else after the batch before them, whose stretch they go on."""
+            nonlocal classify, latest
+            after = None if fresh else latest
+            if fresh:
+                classify = WindowClassifier(model, settings)
+            latest = pool.submit(_classify_after, after, classify, windows)
+            in_flight.append(latest)
+            while len(in_flight) > 2 * max(1, workers):  # bounded memory; the timeline in order
+                timeline.extend(in_flight.popleft().result())
+
+        pending: list[Window] = []
+        fresh = True
+        for block in audio_blocks(path, rate):
+            if on_block is not None:
+                on_block(block)
+            for window in slicer.push(block):
+                pending.append(window)
+                stretch_ended = not rules.is_speech(window)
+                if (len(pending) >= OFFLINE_BATCH and stretch_ended) or len(pending) >= MAX_OFFLINE_BATCH:
+                    hand_over(pending, fresh)
+                    pending, fresh = [], stretch_ended
+            if progress is not None:
+                progress(slicer.samples_received / rate)
+        hand_over(pending + slicer.flush(), fresh)
+        while in_flight:
+            timeline.extend(in_flight.popleft().result())
     timeline.duration_s = slicer.samples_received / rate
     return timeline
 
+
+def _classify_after(before: Future | None, classify: WindowClassifier, windows: list[Window]) -> list[TimelinePoint]:
+    if before is not None:
+        before.result()  # the batch whose stretch these windows go on has been classified
+    return classify(windows)

@@ -39,16 +39,16 @@ from .model import EmotionModel
 from .timeline import Timeline
 
 
-def _usable_cores() -> int:
-    # The cores this process may run on (a container or `taskset` may allow fewer than the
-    # machine has); os.cpu_count() where the system cannot say (macOS, Windows).
+def usable_cores() -> int:
+    """The cores this process may run on (a container or `taskset` may allow fewer than the
+    machine has); os.cpu_count() where the system cannot say (macOS, Windows)."""
     try:
         return len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):
         return os.cpu_count() or 1
 
 
-DEFAULT_JOBS = _usable_cores()  # `analyze --jobs`: one worker per core
+DEFAULT_JOBS = usable_cores()  # `analyze --jobs`: one worker per core
 IN_FLIGHT_PER_JOB = 2  # files out at a time, per worker: one running, one ready for it
 WORKER_DIED = "not analysed: the worker process analysing it stopped (killed, or out of memory?)"
 # Pools started in a row that broke before a single file came back: workers that cannot even
@@ -73,26 +73,26 @@ class FileResult:
 
 
 def analyze_files(files: Sequence[Path], model: EmotionModel, settings: AnalysisSettings, jobs: int = 1,
-                  progress: Callable[[float], None] | None = None) -> Iterator[FileResult]:
+                  progress: Callable[[float], None] | None = None, threads: int = 1) -> Iterator[FileResult]:
     """Yield each of ``files``' result in order, analysed with up to ``jobs`` worker processes.
 
-    One file, or ``jobs=1``, is analysed here, in this process (onnxruntime then spreads each
-    batch over all cores), each file only when the caller asks for its result; ``progress``
-    is called with the seconds done of the file being analysed. Close the iterator (or let
-    it finish) to stop the workers.
+    One file, or ``jobs=1``, is analysed here, in this process, with ``threads`` threads running
+    ``model`` on its stretches of speech (see :func:`analyze_file`), each file only when the
+    caller asks for its result; ``progress`` is called with the seconds done of the file being
+    analysed. Close the iterator (or let it finish) to stop the workers.
     """
     if jobs < 1:
         raise MoodlineError(f"jobs must be at least 1, not {jobs}")
     if min(jobs, len(files)) <= 1:
-        return _analyze_here(files, model, settings, progress)
+        return _analyze_here(files, model, settings, progress, threads)
     return _analyze_in_workers(files, model.path, settings, jobs)
 
 
 def _analyze_here(files: Sequence[Path], model: EmotionModel, settings: AnalysisSettings,
-                  progress: Callable[[float], None] | None) -> Iterator[FileResult]:
+                  progress: Callable[[float], None] | None, threads: int) -> Iterator[FileResult]:
     for file in files:
         try:
-            yield FileResult(timeline=analyze_file(file, model, settings, progress=progress))
+            yield FileResult(timeline=analyze_file(file, model, settings, progress=progress, workers=threads))
         except MoodlineError as exc:
             yield FileResult(error=exc)
 

@@ -280,12 +280,10 @@ class EmotionModel:
     The session runs on CUDA when it really works on this machine and on the CPU otherwise;
     the choice is quiet (onnxruntime's own log is silenced), and :attr:`provider` says which.
     Set ``MOODLINE_PROVIDER=cpu`` (or pass ``prefer="cpu"``) to keep off the GPU. ``threads``
-    is onnxruntime's intra-op thread count (0: one per core); ``spinning`` keeps those threads
-    busy-waiting between batches, which pays only when batches come back to back (a file).
+    is onnxruntime's intra-op thread count (0: one per core).
     """
 
-    def __init__(self, path: str | os.PathLike, prefer: str | None = None, threads: int = 0,
-                 spinning: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike, prefer: str | None = None, threads: int = 0) -> None:
         import onnxruntime as ort
 
         self.path = Path(path)
@@ -300,9 +298,10 @@ class EmotionModel:
         options.log_severity_level = 4
         options.intra_op_num_threads = threads
         # Live use runs one small batch per hop: threads spinning between hops would burn CPU
-        # for nothing. A file analysed offline keeps them busy, so there spinning saves the
-        # wake-up on every batch (~7% with the encoder model on 2 cores).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        # for nothing. Offline, decoding, the voice gate and other model threads run beside
+        # each call (analysis.analyze_file), and spinning threads would take their cores: 10 min
+        # of speech took 4.17 s spinning, 3.71 s not (encoder model, 2 cores, 2026-12-05).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             providers = choose_providers(ort.get_available_providers(), prefer)
             self.session = ort.InferenceSession(name, options, providers=providers)

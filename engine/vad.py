@@ -25,6 +25,8 @@ not. So a window counts as speech only if its frames' energies also vary by at l
 from __future__ import annotations
 
 import math
+from collections import deque
+from concurrent.futures import Executor, Future
 from enum import Enum
 
 import numpy as np
@@ -121,6 +123,7 @@ SILERO_RATE_HZ = 16000
 SILERO_FRAME = 512  # samples the network classifies at once, at 16 kHz (32 ms)
 SILERO_CONTEXT = 64  # samples of the frame before that it sees with each frame
 SILERO_FRAME_S = SILERO_FRAME / SILERO_RATE_HZ
+RUNNER_AHEAD = 2  # pushes a runner may be behind before push waits for it
 SILERO_THRESHOLD = 0.5  # Silero's own default: a frame whose speech probability reaches it is speech
 _SILERO_SESSIONS: dict[str, object] = {}
 
@@ -153,13 +156,22 @@ class SileroDetector:
     One speech probability per 32 ms frame at absolute positions; every frame a push completes
     is run in one call with the network's state carried over, so a stream pushed a hop at a
     time gets exactly the flags of one push. Other rates are resampled to 16 kHz for it.
+
+    With a ``runner`` (an executor of one thread) the network runs there, beside the caller:
+    ``push`` returns at once, ``has_heard`` says no until the frames are done (a window then
+    waits for the next push) and ``speech_fraction`` waits for them. Offline analysis uses it
+    to gate one block while the next is decoded and its features computed; the flags are the
+    same either way.
     """
 
-    def __init__(self, sample_rate_hz: int, threshold: float = SILERO_THRESHOLD) -> None:
+    def __init__(self, sample_rate_hz: int, threshold: float = SILERO_THRESHOLD,
+                 runner: Executor | None = None) -> None:
         if not 0.0 < threshold < 1.0:
             raise ValueError("the Silero VAD threshold must lie between 0 and 1")
         self.threshold = threshold
         self._session = _silero_session()
+        self._runner = runner
+        self._running: deque[Future] = deque()  # the runner's calls, oldest first
         self._resample = _Resampler(sample_rate_hz, SILERO_RATE_HZ)
         self._pending = np.zeros(SILERO_CONTEXT, dtype=np.float32)  # context + samples not yet in a frame
         self._h = np.zeros((1, 1, 128), dtype=np.float32)
@@ -172,6 +184,7 @@ class SileroDetector:
         return self._first + len(self._probs)
 
     def has_heard(self, end_s: float) -> bool:
+        self._collect()
         return self.frames_done >= math.floor(end_s / SILERO_FRAME_S + 1e-9)
 
     def push(self, samples: np.ndarray, last: bool = False) -> None:
@@ -182,15 +195,30 @@ class SileroDetector:
         if n <= 0:
             self._pending = buffer
             return
-        rows = np.lib.stride_tricks.sliding_window_view(buffer[: SILERO_CONTEXT + n * SILERO_FRAME],
-                                                        SILERO_CONTEXT + SILERO_FRAME)[::SILERO_FRAME]
-        probs, self._h, self._c = self._session.run(
-            None, {"input": np.ascontiguousarray(rows), "h": self._h, "c": self._c})
-        self._probs = np.concatenate((self._probs, probs.astype(np.float32).reshape(-1)))
+        rows = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(
+            buffer[: SILERO_CONTEXT + n * SILERO_FRAME], SILERO_CONTEXT + SILERO_FRAME)[::SILERO_FRAME])
         self._pending = buffer[n * SILERO_FRAME:].copy()
+        if self._runner is None:
+            self._probs = np.concatenate((self._probs, self._classify(rows)))
+        else:
+            self._running.append(self._runner.submit(self._classify, rows))
+            # At most a block or two ahead of the caller: memory stays bounded however fast it decodes.
+            self._collect(until_frame=self.frames_done + 1 if len(self._running) > RUNNER_AHEAD else 0)
+
+    def _classify(self, rows: np.ndarray) -> np.ndarray:
+        # One call at a time, in order (the caller's thread or the runner's one thread): the
+        # recurrent state goes from each call to the next.
+        probs, self._h, self._c = self._session.run(None, {"input": rows, "h": self._h, "c": self._c})
+        return probs.astype(np.float32).reshape(-1)
+
+    def _collect(self, until_frame: int = 0) -> None:
+        """Take the runner's finished results, waiting for more while fewer than ``until_frame`` are done."""
+        while self._running and (self._running[0].done() or self.frames_done < until_frame):
+            self._probs = np.concatenate((self._probs, self._running.popleft().result()))
 
     def speech_fraction(self, start_s: float, end_s: float) -> float:
         """Share of the frames inside ``[start_s, end_s)`` whose speech probability reaches the threshold."""
+        self._collect(until_frame=math.floor(end_s / SILERO_FRAME_S + 1e-9))
         first = max(math.ceil(start_s / SILERO_FRAME_S - 1e-9), self._first)
         stop = min(math.floor(end_s / SILERO_FRAME_S + 1e-9), self.frames_done)
         if stop <= first:
@@ -209,9 +237,9 @@ class BothDetectors:
     a window's share is the smaller of their two shares."""
 
     def __init__(self, sample_rate_hz: int, aggressiveness: int = DEFAULT_AGGRESSIVENESS,
-                 threshold: float = SILERO_THRESHOLD) -> None:
+                 threshold: float = SILERO_THRESHOLD, runner: Executor | None = None) -> None:
         self.webrtc = SpeechDetector(sample_rate_hz, aggressiveness)
-        self.silero = SileroDetector(sample_rate_hz, threshold)
+        self.silero = SileroDetector(sample_rate_hz, threshold, runner)
 
     def has_heard(self, end_s: float) -> bool:
         return self.webrtc.has_heard(end_s) and self.silero.has_heard(end_s)
@@ -239,11 +267,13 @@ class Gate(str, Enum):
 DEFAULT_GATE = Gate.SILERO  # see the module notes and benchmarks/bench_vad.py
 
 
-def speech_detector(gate: Gate | str, sample_rate_hz: int, aggressiveness: int = DEFAULT_AGGRESSIVENESS):
-    """A fresh detector for one stream, of the kind ``gate`` names."""
+def speech_detector(gate: Gate | str, sample_rate_hz: int, aggressiveness: int = DEFAULT_AGGRESSIVENESS,
+                    runner: Executor | None = None):
+    """A fresh detector for one stream, of the kind ``gate`` names; Silero's network runs on
+    ``runner`` when one is given (see :class:`SileroDetector`)."""
     gate = Gate(gate)
     if gate is Gate.SILERO:
-        return SileroDetector(sample_rate_hz)
+        return SileroDetector(sample_rate_hz, runner=runner)
     if gate is Gate.BOTH:
-        return BothDetectors(sample_rate_hz, aggressiveness)
+        return BothDetectors(sample_rate_hz, aggressiveness, runner=runner)
     return SpeechDetector(sample_rate_hz, aggressiveness)

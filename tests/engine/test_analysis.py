@@ -233,6 +233,29 @@ def test_a_streaming_encoder_carries_each_stretch_of_speech_from_hop_to_hop(tmp_
     assert min(differs) > 1e-4
 
 
+@pytest.mark.parametrize("which", ["streaming", "windowed"])
+def test_a_file_gets_the_same_timeline_from_any_number_of_model_threads(tmp_path, monkeypatch, which, model,
+                                                                        streaming_model, conversation):
+    # Offline, threads take whole stretches of speech (or, in talk without a pause, batches that
+    # wait for the one before): tiny batches make both happen many times in one conversation.
+    from moodline.engine import analysis
+
+    chosen = streaming_model if which == "streaming" else model
+    path = write(tmp_path, np.concatenate([conversation, conversation]))
+    settings = AnalysisSettings(smoothing_windows=3)
+    one = analyze_file(path, chosen, settings)
+    monkeypatch.setattr(analysis, "OFFLINE_BATCH", 2)
+    monkeypatch.setattr(analysis, "MAX_OFFLINE_BATCH", 3)
+    many = analyze_file(path, chosen, settings, workers=3)
+    assert [(p.start_s, p.is_speech, p.label) for p in many.points] == [(p.start_s, p.is_speech, p.label) for p in one.points]
+    for a, b in zip(many.points, one.points):  # other batch sizes round a model's sums otherwise
+        if a.is_speech:
+            assert max(abs(a.probabilities[k] - b.probabilities[k]) for k in a.probabilities) <= 1e-6
+    speech = [p.is_speech for p in one.points]
+    assert sum(a and not b for a, b in zip(speech[1:], speech)) >= 4  # several stretches, each ...
+    assert max(len(run) for run in "".join("s" if s else " " for s in speech).split()) > 3  # ... some long
+
+
 def test_a_streaming_encoder_takes_other_windows_in_whole_steps(tmp_path, streaming_model, speech):
     # 1.25 s windows every 0.25 s would be 123 and 25 feature frames; the grid takes the nearest
     # whole two-frame encoder steps, 124 and 24 (0.24 s).

@@ -65,6 +65,24 @@ def test_a_stream_pushed_in_any_pieces_is_judged_exactly_as_in_one(speech):
         assert pieces.speech_fraction(start, start + 2) == whole.speech_fraction(start, start + 2)
 
 
+def test_a_gate_run_beside_the_caller_judges_exactly_as_one_run_in_place(speech):
+    # Offline analysis runs Silero on a thread of its own while the next block is decoded: a
+    # window must wait until its frames are judged, and then be judged the same.
+    from concurrent.futures import ThreadPoolExecutor
+
+    audio = np.concatenate([speech, plucked_music(3), np.zeros(RATE, np.float32), speech])
+    in_place = SileroDetector(RATE)
+    in_place.push(audio, last=True)
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        beside = SileroDetector(RATE, runner=runner)
+        for i in range(0, len(audio), 4000):
+            beside.push(audio[i:i + 4000], last=i + 4000 >= len(audio))
+        fractions = [beside.speech_fraction(s, s + 2) for s in np.arange(0.0, len(audio) / RATE - 2, 0.5)]
+    assert beside.has_heard(len(audio) / RATE) and beside.frames_done == in_place.frames_done
+    assert fractions == [in_place.speech_fraction(s, s + 2) for s in np.arange(0.0, len(audio) / RATE - 2, 0.5)]
+    assert 0 < sum(f >= MIN_SPEECH for f in fractions) < len(fractions)
+
+
 @pytest.mark.parametrize("gate", [g.value for g in Gate])
 def test_speech_is_heard_by_every_gate_also_at_44_1_khz(speech, gate):
     import soxr
