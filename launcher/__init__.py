@@ -13,6 +13,7 @@ from typing import Sequence
 # Commands that the training package runs (TensorFlow lives there only), with their help.
 TRAINING_COMMANDS = (
     ("train", "train a model from emotional speech corpora (needs the 'train' extra)"),
+    ("baseline", "score eGeMAPS functionals with logistic regression on train's splits (needs the 'train' extra)"),
     ("evaluate", "evaluate an ONNX model on corpora, by speaker"),
 )
 _HELP_AND_VERSION = ("-h", "--help", "--version")

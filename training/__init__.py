@@ -4,6 +4,8 @@ Read it in the order a run goes: :mod:`.corpora` (clips, labels, speakers) → :
 (the engine's windows and features, cached) with :mod:`.augment` (training only) →
 :mod:`.splits` (speaker-independent) → :mod:`.models` → :mod:`.train` (fit, evaluate) →
 :mod:`.export` (ONNX with the engine's metadata) → :mod:`.evaluation` (report, model card).
-:mod:`.cli` is ``moodline train`` / ``moodline evaluate``. Only :mod:`.models`, :mod:`.train`
-and :mod:`.export` need TensorFlow; the rest, and ``evaluate``, run without it.
+:mod:`.cli` is ``moodline train`` / ``moodline baseline`` / ``moodline evaluate``;
+:mod:`.egemaps` is the baseline (eGeMAPS functionals, logistic regression) scored on train's splits.
+Only :mod:`.models`, :mod:`.train` and :mod:`.export` need TensorFlow; the rest, and ``evaluate``,
+run without it.
 """

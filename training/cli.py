@@ -1,7 +1,9 @@
-"""``moodline train`` and ``moodline evaluate``: the engine's command line hands these to :func:`main`.
+"""``moodline train``, ``moodline baseline`` and ``moodline evaluate``: the engine's command line
+hands these to :func:`main`.
 
 ``evaluate`` runs an existing ONNX model through the engine (no TensorFlow needed); ``train``
-imports TensorFlow only once its arguments are known to be sound.
+imports TensorFlow only once its arguments are known to be sound. ``baseline`` scores eGeMAPS
+functionals with logistic regression on the splits ``train`` makes from the same options.
 """
 from __future__ import annotations
 
@@ -20,30 +22,44 @@ from .corpora import CorpusError, load_corpus, parse_data_arg
 MODEL_NAMES = ("cnn2d", "cnn1d", "cnn_lstm", "vgg19", "resnet50", "inceptionv3", "whisper_tiny", "whisper_base")  # training.models.MODELS
 
 
+DATA_HELP = ("corpus as NAME=PATH, repeatable; NAME is ravdess, ravdess-speech, ravdess-song, ravdess-gender, "
+             "tess, nemo, savee, crema-d, emodb, msp-improv, folder (a folder per label) or csv (path,label,speaker)")
+
+
+def _add_protocol_arguments(command: argparse.ArgumentParser, babble_help: str) -> None:
+    """The options that choose the clips, the splits and the test conditions: one definition, so
+    ``train`` and ``baseline`` given the same ones evaluate on the very same splits."""
+    command.add_argument("--data", action="append", required=True, metavar="NAME=PATH", help=DATA_HELP)
+    command.add_argument("--cv", type=int, default=5, metavar="K", help="folds by speaker; 0 = no cross-validation (default: 5)")
+    command.add_argument("--holdout-speakers", nargs="+", default=[], metavar="SPEAKER",
+                         help="test on these speakers instead of cross-validating (e.g. 21 22 or ravdess:21)")
+    command.add_argument("--train-only", action="append", default=[], metavar="CORPUS",
+                         help="use this corpus for training only (corpora with fewer speakers than folds always are)")
+    command.add_argument("--loco", action="store_true",
+                         help="also leave one corpus out: train on the others, test on all of it (needs 2+ corpora)")
+    command.add_argument("--conditions", nargs="*", default=[], choices=tuple(CONDITIONS), metavar="CONDITION",
+                         help=f"also score the test clips under these conditions ({', '.join(CONDITIONS)})")
+    command.add_argument("--babble", type=Path, default=None, metavar="DIR", help=babble_help)
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--cache", type=Path, default=Path("runs/cache"), help="feature cache folder (default: runs/cache)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moodline", description="Train or evaluate Moodline emotion models.")
     commands = parser.add_subparsers(dest="command", required=True)
-    data_help = ("corpus as NAME=PATH, repeatable; NAME is ravdess, ravdess-speech, ravdess-song, ravdess-gender, "
-                 "tess, nemo, savee, crema-d, emodb, msp-improv, folder (a folder per label) or csv (path,label,speaker)")
 
     train = commands.add_parser("train", help="train a model with speaker-independent evaluation, export ONNX")
-    train.add_argument("--data", action="append", required=True, metavar="NAME=PATH", help=data_help)
+    _add_protocol_arguments(train, "a folder of unlabelled speech (e.g. speechocean762) mixed into babble noise for "
+                                   "augmentation (its held-out speakers are the voices of babble_10db)")
     train.add_argument("--model", default="cnn2d", choices=MODEL_NAMES, help="architecture (default: cnn2d)")
     train.add_argument("--epochs", type=int, default=40, help="epochs per training run (default: 40)")
-    train.add_argument("--cv", type=int, default=5, metavar="K", help="folds by speaker; 0 = no cross-validation (default: 5)")
-    train.add_argument("--holdout-speakers", nargs="+", default=[], metavar="SPEAKER",
-                       help="test on these speakers instead of cross-validating (e.g. 21 22 or ravdess:21)")
-    train.add_argument("--train-only", action="append", default=[], metavar="CORPUS",
-                       help="use this corpus for training only (corpora with fewer speakers than folds always are)")
     train.add_argument("--out", type=Path, default=None, help="model file to write (default: runs/MODEL.onnx)")
     train.add_argument("--window-s", type=float, default=2.0, help="window length in seconds (default: 2.0)")
     train.add_argument("--augment", type=int, default=2, metavar="N", help="augmented copies per training clip (default: 2)")
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--learning-rate", type=float, default=2e-3)
     train.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA", help="mixup strength; 0 = off (default: 0)")
-    train.add_argument("--seed", type=int, default=0)
     train.add_argument("--weights", default=None, help="for vgg19/resnet50/inceptionv3: imagenet or a weights file")
-    train.add_argument("--cache", type=Path, default=Path("runs/cache"), help="feature cache folder (default: runs/cache)")
     train.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes for feature extraction")
     train.add_argument("--devices", type=int, default=0, metavar="N",
                        help="train with MirroredStrategy over N devices: the first N GPUs or, on a machine without "
@@ -52,12 +68,6 @@ def _parser() -> argparse.ArgumentParser:
                             "devices once per process, so this is set as the command starts. Several machines: "
                             "set TF_CONFIG on each (MultiWorkerMirroredStrategy; see the README)")
     train.add_argument("--no-final", action="store_true", help="only evaluate; do not train and export the final model")
-    train.add_argument("--loco", action="store_true",
-                       help="also leave one corpus out: train on the others, test on all of it (needs 2+ corpora)")
-    train.add_argument("--conditions", nargs="*", default=[], choices=tuple(CONDITIONS), metavar="CONDITION",
-                       help=f"also score the test clips under these conditions ({', '.join(CONDITIONS)})")
-    train.add_argument("--babble", type=Path, default=None, metavar="DIR",
-                       help="a folder of unlabelled speech (e.g. speechocean762) mixed into babble noise for augmentation")
     train.add_argument("--teacher", choices=MODEL_NAMES, default=None,
                        help="distil: in every split, first train this model (e.g. whisper_tiny) and teach its "
                             "probabilities to --model")
@@ -79,9 +89,20 @@ def _parser() -> argparse.ArgumentParser:
     head.add_argument("--states", default=None, metavar="I,J,...",
                       help="which encoder states to use: 0 = convolutions, 1-4 = transformer blocks (default: all)")
 
+    baseline = commands.add_parser(
+        "baseline", help="a traditional baseline: eGeMAPS functionals and logistic regression, on train's splits",
+        description="Score a traditional baseline (openSMILE's 88 eGeMAPSv02 functionals of each clip, multinomial "
+                    "logistic regression with fixed L2 regularisation) on the splits and test conditions `moodline "
+                    "train` makes from the same options. Nothing is exported: the report is for comparison tables "
+                    "(moodline train ... --compare PREFIX.report.json). Needs the 'train' extra.")
+    _add_protocol_arguments(baseline, "a folder of unlabelled speech (e.g. speechocean762) whose held-out speakers "
+                                      "are the voices of babble_10db (the baseline trains without augmentation)")
+    baseline.add_argument("--out", type=Path, default=Path("runs/egemaps"), metavar="PREFIX",
+                          help="write PREFIX.report.json and PREFIX.md (default: runs/egemaps)")
+
     evaluate = commands.add_parser("evaluate", help="score an existing ONNX model on labelled corpora")
     evaluate.add_argument("model", type=Path, help="ONNX model file")
-    evaluate.add_argument("--data", action="append", required=True, metavar="NAME=PATH", help=data_help)
+    evaluate.add_argument("--data", action="append", required=True, metavar="NAME=PATH", help=DATA_HELP)
     evaluate.add_argument("--speakers", nargs="+", default=[], metavar="SPEAKER",
                           help="only these speakers (e.g. the ones the model was not trained on)")
     evaluate.add_argument("--report", type=Path, default=None, metavar="PREFIX",
@@ -90,13 +111,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> int:
-    """Run ``train ...`` or ``evaluate ...``; 0 on success, 2 for a problem the user can fix."""
+    """Run ``train ...``, ``baseline ...`` or ``evaluate ...``; 0 on success, 2 for a problem the user can fix."""
     try:
         args = _parser().parse_args(list(argv))
     except SystemExit as exit_:  # argparse has printed usage and the error
         return int(exit_.code or 0)
     try:
-        return _train(args, argv) if args.command == "train" else _evaluate(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
+        return (_train if args.command == "train" else _baseline)(args, argv)
     except (CorpusError, ValueError, OSError) as exc:
         print(f"moodline {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -112,21 +135,35 @@ def main(argv: Sequence[str]) -> int:
         raise
 
 
-def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
+def _check_protocol(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """The corpora of ``--data``, after checking the options of :func:`_add_protocol_arguments`
+    (before TensorFlow takes seconds to load)."""
     data = [parse_data_arg(text) for text in args.data]
-    for name, path in data:  # fail on a bad path before TensorFlow takes seconds to load
+    for name, path in data:
         load_corpus(name, path)
-    if args.epochs < 1:
-        raise ValueError("--epochs must be at least 1")
-    if args.devices < 0:
-        raise ValueError("--devices must be 0 (automatic) or at least 1")
     if args.cv == 1 or args.cv < 0:
         raise ValueError("--cv must be 0 (none) or at least 2")
     if args.loco and len({name for name, _ in data}) < 2:
         raise ValueError("--loco needs at least two corpora (--data NAME=PATH, twice or more)")
-    for flag, folder in (("--babble", args.babble), ("--transfer", args.transfer)):
-        if folder is not None and not folder.is_dir():
-            raise ValueError(f"{flag} {folder}: no such folder")
+    if args.babble is not None and not args.babble.is_dir():
+        raise ValueError(f"--babble {args.babble}: no such folder")
+    if "babble_10db" in args.conditions and args.babble is None:
+        raise ValueError("--conditions babble_10db needs --babble FOLDER (its held-out speakers are the café's voices)")
+    return data
+
+
+def _command_line(argv: Sequence[str]) -> str:
+    return "moodline " + " ".join(shlex.quote(a) for a in argv)
+
+
+def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    data = _check_protocol(args)
+    if args.epochs < 1:
+        raise ValueError("--epochs must be at least 1")
+    if args.devices < 0:
+        raise ValueError("--devices must be 0 (automatic) or at least 1")
+    if args.transfer is not None and not args.transfer.is_dir():
+        raise ValueError(f"--transfer {args.transfer}: no such folder")
     for report in args.compare:
         if not report.is_file():
             raise ValueError(f"--compare {report}: no such report")
@@ -140,8 +177,6 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
             states = tuple(int(i) for i in args.states.split(","))
         except ValueError:
             raise ValueError(f"--states {args.states}: expected numbers like 0,1,2") from None
-    if "babble_10db" in args.conditions and args.babble is None:
-        raise ValueError("--conditions babble_10db needs --babble FOLDER (its held-out speakers are the café's voices)")
     from .train import TrainOptions, train
 
     out = args.out or Path("runs") / f"{args.model}.onnx"
@@ -156,8 +191,22 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         teacher=args.teacher, teacher_epochs=args.teacher_epochs, transfer=args.transfer,
         level_normalised=not args.no_level_normalisation, compare=tuple(args.compare),
         notes=args.notes.read_text(encoding="utf-8") if args.notes else "",
-        command="moodline " + " ".join(shlex.quote(a) for a in argv))
+        command=_command_line(argv))
     train(options)
+    return 0
+
+
+def _baseline(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    data = _check_protocol(args)
+    if args.cv == 0 and not args.holdout_speakers and not args.loco:
+        raise ValueError("nothing to evaluate: give --cv K (2 or more), --holdout-speakers or --loco")
+    from .egemaps import MODEL_NAME, run_baseline
+    from .train import TrainOptions
+
+    run_baseline(TrainOptions(
+        data=data, model=MODEL_NAME, cv=args.cv, holdout_speakers=args.holdout_speakers, train_only=args.train_only,
+        out=args.out, augment=0, seed=args.seed, cache_dir=args.cache, final=False, loco=args.loco,
+        conditions=tuple(args.conditions), babble=args.babble, command=_command_line(argv)))
     return 0
 
 

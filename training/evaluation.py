@@ -233,13 +233,13 @@ def _comparison_rows(rows: Sequence[dict[str, Any]]) -> list[str]:
     return out
 
 
-def evaluation_markdown(report: dict[str, Any]) -> list[str]:
+def evaluation_markdown(report: dict[str, Any], intro: str | None = None) -> list[str]:
     """The figures part of a report as Markdown lines (per split, mean, per corpus, leave-one-corpus-out,
-    robustness, per class, confusion)."""
+    robustness, per class, confusion), after ``intro`` (default: what window and clip scores mean)."""
     speaker_rows = [r for r in report["splits"] if r.get("kind", "cv") != "loco"]
     loco_rows = [r for r in report["splits"] if r.get("kind") == "loco"]
     lines = [
-        "Scores are percentages. *Window*: each speech window (the windows the engine classifies, "
+        intro or "Scores are percentages. *Window*: each speech window (the windows the engine classifies, "
         f"{report['window_s']} s every {report['hop_s']} s with at least "
         f"{report['min_speech_fraction']:.0%} speech) scored on its own. *Clip*: the mean of a "
         "recording's speech-window probabilities, one decision per recording. "

@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 # TensorFlow's C++ start-up chatter (and a CUDA probe's "error" on machines without a GPU) is
 # not for users; Python exceptions still say what went wrong.
@@ -351,6 +351,17 @@ def _splits(options: TrainOptions, corpora: list[Corpus]) -> tuple[list[Split], 
     return [], sorted(train_only)
 
 
+def evaluation_splits(options: TrainOptions, corpora: list[Corpus]) -> tuple[list[Split], list[str], list[str]]:
+    """Every split a run is scored on, the kind of each (cv, holdout or loco), and the corpora
+    used for training only in the speaker splits."""
+    splits, train_only = _splits(options, corpora)
+    kinds = ["holdout" if options.holdout_speakers else "cv"] * len(splits)
+    if options.loco:
+        loco = corpus_folds([s for c in corpora for s in c.speakers])
+        splits, kinds = splits + loco, kinds + ["loco"] * len(loco)
+    return splits, kinds, train_only
+
+
 def _mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     keys = ("accuracy", "uar", "macro_f1")
     mean = {level: {k: float(np.mean([r[level][k] for r in rows])) for k in keys} for level in ("window", "clip")}
@@ -452,14 +463,17 @@ def fit_for_split(options: TrainOptions, windows: WindowSet, clip_labels: np.nda
 
 def run_split(options: TrainOptions, windows: WindowSet, clip_labels: np.ndarray, names: Sequence[str],
               split: Split, kind: str, seed: int, title: str,
-              teacher: Teacher | None = None) -> tuple[dict[str, Any], dict[str, list]]:
+              teacher: Teacher | None = None,
+              fitter: Callable[..., tuple[Any, Normalization]] = fit_for_split) -> tuple[dict[str, Any], dict[str, list]]:
     """Fit on the split's training side; score its test side as recorded and under each test condition.
 
+    ``fitter`` trains the split's model (a baseline passes its own, with :func:`fit_for_split`'s
+    arguments, returning a model with Keras's ``predict`` and its standardisation).
     Returns the report row and the pooled predictions (window and clip level, with each clip's corpus).
     """
     _, test_side = split_windows(windows, split)
     allowed = _allowed(split, windows, clip_labels)
-    model, norm = fit_for_split(options, windows, clip_labels, names, split, seed, title, teacher)
+    model, norm = fitter(options, windows, clip_labels, names, split, seed, title, teacher)
     test_side = test_side.select(np.isin(clip_labels[test_side.clip_index], allowed))
     row = evaluate_split(model, norm, test_side, clip_labels[test_side.clip_index], names, allowed)
     pred = row.pop("_pred")
@@ -506,11 +520,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
     corpora = load_data(options)
     clips = [clip for corpus in corpora for clip in corpus.clips]
     names = label_order({clip.label for clip in clips})
-    splits, train_only = _splits(options, corpora)
-    kinds = ["holdout" if options.holdout_speakers else "cv"] * len(splits)
-    if options.loco:
-        loco = corpus_folds([s for c in corpora for s in c.speakers])
-        splits, kinds = splits + loco, kinds + ["loco"] * len(loco)
+    splits, kinds, train_only = evaluation_splits(options, corpora)
 
     transfer = load_unlabelled(options.transfer) if options.transfer else None
     if transfer is not None:  # unlabelled speech is training data for the student in every split
