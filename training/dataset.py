@@ -151,6 +151,10 @@ def _extract_one(job: tuple) -> list[tuple[np.ndarray, np.ndarray]]:
     out, samples = [], None
     for variant in variants:
         with_babble = babble_dir is not None and 0 < variant < 100  # only augmented copies mix babble
+        # Whose voices a variant mixes in belongs in its cache name: another --babble folder
+        # must not reuse windows mixed from the last one. Variants without babble keep their names.
+        voices = ([str(Path(babble_dir).resolve())] if babble_dir is not None
+                  and (with_babble or variant == CONDITIONS["babble_10db"]) else [])
         audio = None
 
         def variant_audio() -> np.ndarray:
@@ -166,7 +170,7 @@ def _extract_one(job: tuple) -> list[tuple[np.ndarray, np.ndarray]]:
         def features_of(feature_spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
             """Feature windows of this variant for ``feature_spec``, from the cache or computed (and cached)."""
             cached = Path(cache_dir) / _cache_name(clip, variant, feature_spec, window_s, seed,
-                                                   json.dumps([with_babble, None])) if cache_dir else None
+                                                   json.dumps([with_babble, None] + voices)) if cache_dir else None
             if cached is not None and cached.exists():
                 with np.load(cached) as data:
                     return data["features"], data["speech_fraction"]
@@ -182,7 +186,7 @@ def _extract_one(job: tuple) -> list[tuple[np.ndarray, np.ndarray]]:
         cached_embeddings = None
         if cache_dir and encoder is not None:
             cached_embeddings = Path(cache_dir) / _cache_name(clip, variant, spec, window_s, seed,
-                                                              json.dumps([with_babble, encoder_id]))
+                                                              json.dumps([with_babble, encoder_id] + voices))
             if cached_embeddings.exists():
                 with np.load(cached_embeddings) as data:
                     out.append((data["features"], data["speech_fraction"]))

@@ -5,6 +5,7 @@ import numpy as np
 
 from moodline.engine.features import FeatureSpec
 from moodline.engine.windows import WindowGrid
+from moodline.training.conditions import CONDITIONS
 from moodline.training.corpora import load_corpus
 from moodline.training.dataset import clip_windows, extract_windows
 
@@ -37,6 +38,28 @@ def test_cached_windows_are_identical_and_augmented_copies_differ(ravdess_dir, t
     recorded = first.features[(first.clip_index == 0) & (first.variant == 0)]
     copy = first.features[(first.clip_index == 0) & (first.variant == 1)]
     assert recorded.shape != copy.shape or not np.allclose(recorded, copy)
+
+
+def test_another_babble_folder_is_mixed_anew_not_read_from_the_cache(ravdess_dir, tmp_path):
+    import soundfile as sf
+
+    def voices(folder, base_hz):  # 100 voices for training copies, 2 more training never hears (the café's)
+        t = np.arange(4000) / 16000
+        for speaker in range(102):
+            (folder / f"SPEAKER{speaker:04d}").mkdir(parents=True)
+            sf.write(folder / f"SPEAKER{speaker:04d}" / "1.wav",
+                     (0.2 * np.sin(2 * np.pi * (base_hz + 5 * speaker) * t)).astype(np.float32), 16000)
+        return folder
+
+    clips, cache = load_corpus("ravdess", ravdess_dir).clips[:2], tmp_path / "cache"
+    low, high = voices(tmp_path / "low", 100), voices(tmp_path / "high", 900)
+    runs = [extract_windows(clips, SPEC, 1.0, 1, cache_dir=cache, progress=False, conditions=("babble_10db",),
+                            babble_dir=folder) for folder in (low, high, low)]
+    for variant in (1, CONDITIONS["babble_10db"]):  # the augmented copy and the café both mix its voices
+        pick = [run.features[run.variant == variant] for run in runs]
+        assert pick[0].shape != pick[1].shape or not np.allclose(pick[0], pick[1])
+        np.testing.assert_array_equal(pick[0], pick[2])  # the first folder's windows, from the cache
+    np.testing.assert_array_equal(runs[0].features[runs[0].variant == 0], runs[1].features[runs[1].variant == 0])
 
 
 def test_voice_fixture_is_heard_as_speech(tmp_path):
