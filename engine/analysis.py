@@ -195,7 +195,8 @@ def analyze_file(
     with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="moodline-gate") as gate,
           ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="moodline-classify") as pool):
         slicer = new_slicer(model, settings, gate)
-        classify, latest = rules, None  # rules: only asked which windows are speech
+        classify: WindowClassifier | None = None  # the current stretch's (rules only says what is speech)
+        latest: Future | None = None
 
         def hand_over(windows: list[Window], fresh: bool) -> None:
             """Classify ``windows`` on a worker: with a classifier of their own when they begin
