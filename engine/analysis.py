@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .adaptation import SessionAdapter, VoiceBaseline
 from .audio import audio_blocks
 from .errors import MoodlineError
 from .model import EmotionModel
@@ -61,6 +62,9 @@ class AnalysisSettings:
     # A window in which the VAD heard speech for less than this share is "no speech" and is
     # not classified; 0 turns the gate off (every window is classified).
     min_speech_fraction: float = 0.2
+    # A model that adapts (see .adaptation) takes each voice relative to the session's own
+    # speech; off, every window is judged as if it were the first heard.
+    adapt: bool = True
 
     def check(self) -> "AnalysisSettings":
         """These settings, if every value is within its stated range; else one clear error."""
@@ -106,55 +110,86 @@ def new_slicer(model: EmotionModel, settings: AnalysisSettings, gate_runner: Exe
 
 
 class WindowClassifier:
-    """Windows in, timeline points out: VAD gate → model → smoothing.
+    """Windows in, timeline points out: VAD gate → model → adaptation → smoothing.
 
-    Smoothing averages the probabilities of the last ``smoothing_windows`` speech windows; a
-    window without speech starts a new utterance, so smoothing never carries across silence.
-    A streaming model encodes each stretch of speech windows once, a hop at a time (the first
-    window after one without speech starts the stretch): windows must come in order, as the
-    slicer gives them.
+    Two steps, so that offline analysis can run the costly one on several threads:
+    :meth:`encode` runs the model on the speech windows (a streaming model encodes each stretch
+    of them once, a hop at a time: the first window after one without speech starts the
+    stretch, and windows must come in order, as the slicer gives them); :meth:`finish` turns
+    its outputs into points, in order, through the session's adaptation (a model that adapts,
+    see :mod:`.adaptation`, unless ``settings.adapt`` is off) and the smoothing. Smoothing
+    averages the probabilities of the last ``smoothing_windows`` speech windows; a window
+    without speech starts a new utterance, so smoothing never carries across silence.
+    ``baseline`` starts the adaptation from an enrolled voice's statistics.
     """
 
-    def __init__(self, model: EmotionModel, settings: AnalysisSettings) -> None:
+    def __init__(self, model: EmotionModel, settings: AnalysisSettings,
+                 baseline: VoiceBaseline | None = None) -> None:
         self.model = model
         self.labels = model.info.labels
         self.settings = settings
         self._recent: deque[np.ndarray] = deque(maxlen=settings.smoothing_windows)
         self._stream = None
+        self.adapter = (SessionAdapter(model.info.adaptation, baseline)
+                        if model.adapts and settings.adapt else None)
         if model.streaming:
             grid = window_grid(model, settings)
             self._stream = model.stream(grid.window_frames, grid.hop_frames)
-
-    def _predict(self, speech: list[Window]) -> np.ndarray:
-        if self._stream is not None:
-            return np.concatenate([self._stream.window(w.index, w.features)["probabilities"] for w in speech])
-        return self.model.predict(np.stack([w.features for w in speech]))
 
     def is_speech(self, window: Window) -> bool:
         """Whether ``window`` is classified: one without speech ends a stretch of speech (the
         encoder's cache and the smoothing start afresh after it)."""
         return window.speech_fraction >= self.settings.min_speech_fraction
 
-    def __call__(self, windows: Sequence[Window]) -> list[TimelinePoint]:
-        is_speech = [self.is_speech(w) for w in windows]
-        speech = [w for w, s in zip(windows, is_speech) if s]
-        probs = iter(self._predict(speech) if speech else ())
+    def encode(self, windows: Sequence[Window]) -> list[Encoded]:
+        """What the model says of each window (nothing for windows without speech)."""
+        speech = [w for w in windows if self.is_speech(w)]
+        probs = embeddings = None
+        if speech and self._stream is not None:
+            outputs = [self._stream.window(w.index, w.features) for w in speech]
+            probs = np.concatenate([o["probabilities"] for o in outputs])
+            if self.adapter is not None:
+                embeddings = np.concatenate([o["embedding"] for o in outputs])
+        elif speech:
+            batch = np.stack([w.features for w in speech])
+            probs = self.model.predict(batch)
+            if self.adapter is not None:
+                embeddings = self.model.embed(batch)
+        found, i = [], 0
+        for window in windows:
+            if not self.is_speech(window):
+                found.append(Encoded(window, None, None))
+                continue
+            found.append(Encoded(window, probs[i], None if embeddings is None else embeddings[i]))
+            i += 1
+        return found
+
+    def finish(self, encoded: Sequence[Encoded]) -> list[TimelinePoint]:
+        """Timeline points of :meth:`encode`'s outputs, which must come in order."""
+        speech = [e for e in encoded if e.probabilities is not None]
+        if self.adapter is not None and speech:
+            # Clipped windows are classified, but their distortion is not learnt as the voice.
+            learn = np.array([e.window.clipped_fraction < CLIPPED_SHARE for e in speech])
+            adapted = iter(self.adapter(np.stack([e.embedding for e in speech]), learn))
+        else:
+            adapted = iter(e.probabilities for e in speech)
         points = []
-        for window, has_speech in zip(windows, is_speech):
-            if not has_speech:
+        for item in encoded:
+            window = item.window
+            if item.probabilities is None:
                 self._recent.clear()
                 points.append(TimelinePoint(window.start_s, window.end_s, None, None, None, False))
                 continue
             if window.clipped_fraction >= CLIPPED_SHARE:
                 # Kept as the model said it (nothing computed is lost), flagged, and kept out
                 # of the smoothing so that the distortion does not spill into its neighbours.
-                raw = next(probs)
+                raw = next(adapted)
                 best = int(np.argmax(raw))
                 points.append(TimelinePoint(window.start_s, window.end_s,
                                             {label: float(p) for label, p in zip(self.labels, raw)},
                                             self.labels[best], float(raw[best]), True, clipped=True))
                 continue
-            self._recent.append(next(probs))
+            self._recent.append(next(adapted))
             smoothed = np.mean(self._recent, axis=0) if len(self._recent) > 1 else self._recent[0]
             best = int(np.argmax(smoothed))
             points.append(TimelinePoint(
@@ -164,6 +199,18 @@ class WindowClassifier:
             ))
         return points
 
+    def __call__(self, windows: Sequence[Window]) -> list[TimelinePoint]:
+        return self.finish(self.encode(windows))
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """What the model said of one window, before the session's adaptation and smoothing."""
+
+    window: Window
+    probabilities: np.ndarray | None  # None: a window without speech (not classified)
+    embedding: np.ndarray | None  # a model that adapts: the vector its head reads
+
 
 def analyze_file(
     path: str | os.PathLike,
@@ -172,6 +219,7 @@ def analyze_file(
     progress: Callable[[float], None] | None = None,
     on_block: Callable[[np.ndarray], None] | None = None,
     workers: int = 1,
+    baseline: VoiceBaseline | None = None,
 ) -> Timeline:
     """The emotion timeline of one audio file, decoded and classified block by block.
 
@@ -189,13 +237,13 @@ def analyze_file(
     """
     settings = settings.check()
     rate = model.info.sample_rate_hz
-    rules = WindowClassifier(model, settings)
+    rules = WindowClassifier(model, settings, baseline)  # the session: adaptation and smoothing
     timeline = Timeline(model.info.labels)
     in_flight: deque[Future] = deque()
     with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="moodline-gate") as gate,
           ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="moodline-classify") as pool):
         slicer = new_slicer(model, settings, gate)
-        classify: WindowClassifier | None = None  # the current stretch's (rules only says what is speech)
+        classify: WindowClassifier | None = None  # encodes the current stretch
         latest: Future | None = None
 
         def hand_over(windows: list[Window], fresh: bool) -> None:
@@ -208,7 +256,7 @@ def analyze_file(
             latest = pool.submit(_classify_after, after, classify, windows)
             in_flight.append(latest)
             while len(in_flight) > 2 * max(1, workers):  # bounded memory; the timeline in order
-                timeline.extend(in_flight.popleft().result())
+                timeline.extend(rules.finish(in_flight.popleft().result()))
 
         pending: list[Window] = []
         fresh = True
@@ -225,12 +273,12 @@ def analyze_file(
                 progress(slicer.samples_received / rate)
         hand_over(pending + slicer.flush(), fresh)
         while in_flight:
-            timeline.extend(in_flight.popleft().result())
+            timeline.extend(rules.finish(in_flight.popleft().result()))
     timeline.duration_s = slicer.samples_received / rate
     return timeline
 
 
-def _classify_after(before: Future | None, classify: WindowClassifier, windows: list[Window]) -> list[TimelinePoint]:
+def _classify_after(before: Future | None, classify: WindowClassifier, windows: list[Window]) -> list[Encoded]:
     if before is not None:
-        before.result()  # the batch whose stretch these windows go on has been classified
-    return classify(windows)
+        before.result()  # the batch whose stretch these windows go on has been encoded
+    return classify.encode(windows)

@@ -21,6 +21,12 @@ provenance          short free text: training data, date, command, metrics
 streaming           (format 2 only) JSON object: ``frames_per_state`` (feature frames per
                     encoder state) and ``hop_s`` (the hop it was trained with): the file is
                     a streaming encoder, run a hop at a time (:mod:`.encoder`)
+adaptation          (optional) JSON object: the graph also returns ``embedding``, and the
+                    engine adapts it to the session before applying the head given here
+                    (``prior_windows``, ``scale``, ``head``: see :mod:`.adaptation`). Files
+                    without it run as before.
+unsure_threshold    (optional) the lowest confidence at which this model's shown labels were
+                    right often enough on held-out corpora: the default "unsure" line
 ==================  =====================================================================
 
 The graph takes float32 features shaped ``(batch, frames, features)`` and returns, as its first
@@ -47,6 +53,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .adaptation import Adaptation
 from .encoder import CACHE_INPUTS, STREAM_CACHE_OUTPUTS, STREAM_INPUTS, EncoderStream, StreamShape
 from .errors import ModelError, first_line
 from .features import REQUIRED_PARAMS, FeatureSpec, features
@@ -130,6 +137,8 @@ class ModelInfo:
     provenance: str = ""
     format_version: int = FORMAT_VERSION
     streaming: dict[str, Any] | None = None  # format 2: {"frames_per_state": int, "hop_s": float}
+    adaptation: Adaptation | None = None  # the graph returns ``embedding`` and the engine adapts it
+    unsure_threshold: float | None = None  # the model's own "unsure" line (None: the engine's default)
 
     @property
     def sample_rate_hz(self) -> int:
@@ -155,6 +164,9 @@ class ModelInfo:
             "normalization": json.dumps(self.normalization.to_dict()),
             "provenance": self.provenance,
             **({"streaming": json.dumps(self.streaming)} if self.streaming is not None else {}),
+            **({"adaptation": self.adaptation.to_metadata()} if self.adaptation is not None else {}),
+            **({"unsure_threshold": repr(float(self.unsure_threshold))}
+               if self.unsure_threshold is not None else {}),
         }
 
     @classmethod
@@ -231,7 +243,15 @@ class ModelInfo:
             if np.any(std <= 0):
                 raise bad("normalization", "'std' must be positive")
             normalization = Normalization(mean, std)
-        return cls(tuple(labels), window_s, spec, normalization, props["provenance"], version, streaming)
+        adaptation = (Adaptation.from_metadata(props["adaptation"], len(labels), source)
+                      if "adaptation" in props else None)
+        unsure = None
+        if "unsure_threshold" in props:
+            unsure = parse("unsure_threshold", float)
+            if not (math.isfinite(unsure) and 0.0 <= unsure <= 1.0):
+                raise bad("unsure_threshold", f"{unsure} is not a probability")
+        return cls(tuple(labels), window_s, spec, normalization, props["provenance"], version, streaming,
+                   adaptation, unsure)
 
 
 def choose_providers(available: Sequence[str], prefer: str = "auto") -> list[str]:
@@ -348,6 +368,7 @@ class EmotionModel:
         self.fixed_frames = None
         self._cache_shapes = tuple(cache_shapes)
         self._output_names = output_names
+        self._check_embedding(outputs)
 
     def stream(self, window_frames: int, hop_frames: int) -> EncoderStream:
         """A stream of windows (``window_frames`` long, ``hop_frames`` apart) through a streaming
@@ -401,6 +422,20 @@ class EmotionModel:
                              "not floating-point probabilities")
         self.fixed_frames = frames if isinstance(frames, int) else None
         self._input, self._output = inputs[0].name, outputs[0].name
+        self._check_embedding(outputs)
+
+    def _check_embedding(self, outputs) -> None:
+        """A model that adapts must return the ``embedding`` its adaptation head reads."""
+        adaptation = self.info.adaptation
+        if adaptation is None:
+            return
+        found = {o.name: o for o in outputs}.get("embedding")
+        if found is None:
+            raise ModelError(f"{self.path}: metadata key 'adaptation' needs an output named 'embedding'")
+        dims = found.shape[-1] if len(found.shape) == 2 else None
+        if dims is None or (isinstance(dims, int) and dims != adaptation.dims):
+            raise ModelError(f"{self.path}: output 'embedding' {found.shape} is not (batch, {adaptation.dims}) "
+                             "as metadata key 'adaptation' gives")
 
     def _check_probe(self) -> None:
         """Run a window of silence and one of noise; refuse a model whose output is not
@@ -426,6 +461,21 @@ class EmotionModel:
         try:
             return self.session.run([self._output], {self._input: x.astype(np.float32, copy=False)})[0]
         except Exception as exc:  # e.g. a window too short for the model's pooling layers
+            raise ModelError(
+                f"{self.path}: the model failed on windows of {x.shape[1]} frames ({first_line(exc)})") from None
+
+    @property
+    def adapts(self) -> bool:
+        """Whether this model's embedding is adapted to the session (see :mod:`.adaptation`)."""
+        return self.info.adaptation is not None
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        """The ``embedding`` output ``(batch, dims)`` of a model that adapts (format 1 files;
+        a streaming model returns it from each step)."""
+        x = self.info.normalization.apply(np.asarray(windows, dtype=np.float32))
+        try:
+            return self.session.run(["embedding"], {self._input: x.astype(np.float32, copy=False)})[0]
+        except Exception as exc:
             raise ModelError(
                 f"{self.path}: the model failed on windows of {x.shape[1]} frames ({first_line(exc)})") from None
 

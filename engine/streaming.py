@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from .adaptation import VoiceBaseline
 from .analysis import AnalysisSettings, WindowClassifier, new_slicer
 from .audio import _Resampler
 from .model import EmotionModel
@@ -34,6 +35,7 @@ class StreamingAnalyzer:
         ring: RingBuffer,
         input_rate_hz: int,
         settings: AnalysisSettings = AnalysisSettings(),
+        baseline: VoiceBaseline | None = None,
     ) -> None:
         self.model = model
         self.ring = ring
@@ -44,7 +46,7 @@ class StreamingAnalyzer:
         self.hop_times_s: deque[float] = deque(maxlen=100_000)  # processing time per hop
         self.error: BaseException | None = None
         self._slicer = new_slicer(model, self.settings)
-        self._classify = WindowClassifier(model, self.settings)
+        self._classify = WindowClassifier(model, self.settings, baseline)
         self._resample = _Resampler(input_rate_hz, model.info.sample_rate_hz)
         self._subscribers: list[Callable[[TimelinePoint], None]] = []
         self._error_subscribers: list[Callable[[BaseException], None]] = []

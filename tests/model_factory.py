@@ -13,6 +13,7 @@ softmax: any real numbers) or ``"nan"`` (softmax × NaN).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -44,8 +45,12 @@ def make_model(
     metadata: dict[str, str | None] | None = None,
     seed: int = 0,
     output: str = "softmax",
+    prior_windows: float | None = None,
 ) -> Path:
-    """Write a model to ``path``. ``metadata`` entries override (or, as ``None``, delete) keys."""
+    """Write a model to ``path``. ``metadata`` entries override (or, as ``None``, delete) keys.
+
+    ``prior_windows`` (tiny only) makes a model that adapts: it also returns its pooled features
+    as ``embedding``, and its adaptation head is its own linear layer."""
     info = ModelInfo(tuple(labels), window_s, spec, normalization, provenance="test model")
     n_labels, n_features = len(labels), spec.n_features
     time_dim = "frames" if dynamic_frames else (frames or info.window_frames)
@@ -62,6 +67,12 @@ def make_model(
         ]
         inits = [_init("w", w), _init("b", np.zeros(n_labels)),
                  numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1")]
+        if prior_windows is not None:
+            from moodline.engine.adaptation import Adaptation
+
+            info = replace(info, adaptation=Adaptation(prior_windows, np.asarray(w, np.float32),
+                                                       np.zeros(n_labels, np.float32)))
+            nodes.append(helper.make_node("Identity", ["pooled"], ["embedding"]))
     elif kind == "cnn":
         nodes = [helper.make_node("Unsqueeze", ["features", "axis1"], ["h0"])]
         inits = [numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1")]
@@ -93,7 +104,10 @@ def make_model(
         raise ValueError(kind)
     tail_nodes, tail_inits = _output_nodes(output)
     nodes, inits = nodes + tail_nodes, inits + tail_inits
-    graph = helper.make_graph(nodes, "moodline_test", [x], [y], inits)
+    outputs = [y]
+    if prior_windows is not None:
+        outputs.append(helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", n_features]))
+    graph = helper.make_graph(nodes, "moodline_test", [x], outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 8
     props = info.to_metadata()
@@ -135,13 +149,13 @@ def band_weights(spec: FeatureSpec, labels: Sequence[str] = ("low", "high")) -> 
 
 def make_streaming_model(path: str | Path, *, labels: Sequence[str] = LABELS, window_s: float = 1.0,
                          spec: FeatureSpec = FeatureSpec(), hop_s: float = 0.5, seed: int = 0,
-                         metadata: dict[str, str | None] | None = None) -> Path:
+                         metadata: dict[str, str | None] | None = None, prior_windows: float | None = None) -> Path:
     """A small streaming model (format 2, see :mod:`moodline.engine.encoder`) whose states depend
     on the cache, so a stream that lost or mixed up its cache gives other probabilities.
 
     Each state is the mean of two feature frames of the hop plus half the mean of the cached
     states; the probabilities are a softmax of a linear layer over the mean of the window's
-    states (cached and new)."""
+    states (cached and new). ``prior_windows`` makes it adapt (see :func:`make_model`)."""
     from moodline.engine.model import STREAMING_FORMAT_VERSION
 
     info = ModelInfo(tuple(labels), window_s, spec, Normalization(), provenance="test streaming model",
@@ -195,6 +209,13 @@ def make_streaming_model(path: str | Path, *, labels: Sequence[str] = LABELS, wi
     inits = [i64("zero", [0]), i64("one", [1]), i64("end", [2 ** 62]), i64("two", [2]), i64("pairs", [1, -1, 2, width]),
              _init("onef", np.array([1.0])), _init("zerof", np.array(0.0)), _init("half", np.array(0.5)),
              _init("w", rng.normal(0, 0.002, (width, n_labels)))]
+    if prior_windows is not None:
+        from moodline.engine.adaptation import Adaptation
+
+        head = numpy_helper.to_array(inits[-1])
+        info = replace(info, adaptation=Adaptation(prior_windows, head, np.zeros(n_labels, np.float32)))
+        nodes.append(helper.make_node("Identity", ["pooled"], ["embedding"]))
+        outputs.insert(1, value("embedding", TensorProto.FLOAT, [1, width]))
     graph = helper.make_graph(nodes, "moodline_test_streaming", inputs, outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 8
