@@ -32,8 +32,8 @@ from .fileio import (atomic_write, check_writable_dir, exclusive_lock, make_priv
 from .manifest import FileStatus, Manifest, file_sha256, input_stat
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
 from .progress import BatchProgress
-from .readout import (EMOTION, LISTENING, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, LabelStabilizer, Pause, Readout,
-                      StabilizerSettings)
+from .readout import (DEFAULT_UNSURE_THRESHOLD, EMOTION, LISTENING, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, LabelStabilizer,
+                      Pause, Readout, StabilizerSettings, unsure_threshold_for)
 from .tables import write_tables
 from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
 
@@ -57,7 +57,7 @@ def _load_model(spec: str | None, threads: int = 0) -> EmotionModel:
 
 def _settings(args: argparse.Namespace) -> AnalysisSettings:
     return AnalysisSettings(window_s=args.window, hop_s=args.hop, smoothing_windows=args.smooth,
-                            vad_aggressiveness=args.vad, gate=args.gate).check()
+                            vad_aggressiveness=args.vad, gate=args.gate, adapt=args.adapt).check()
 
 
 def _jobs(args: argparse.Namespace) -> int:
@@ -66,8 +66,10 @@ def _jobs(args: argparse.Namespace) -> int:
     return args.jobs
 
 
-def _stabilizer_settings(args: argparse.Namespace) -> StabilizerSettings:
-    return StabilizerSettings(min_dwell_s=args.hold, unsure_threshold=args.unsure).check()
+def _stabilizer_settings(args: argparse.Namespace, model: EmotionModel) -> StabilizerSettings:
+    """How ``listen`` calms its readout; ``--unsure`` defaults to the model's own line."""
+    unsure = unsure_threshold_for(args.unsure, model.info.unsure_threshold)
+    return StabilizerSettings(min_dwell_s=args.hold, unsure_threshold=unsure).check()
 
 
 # ---- analyze ----------------------------------------------------------------------------
@@ -430,7 +432,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     with _StopSignals() as stop:
         model = _load_model(args.model)
         settings = _settings(args)
-        line = _LiveLine(LabelStabilizer(_stabilizer_settings(args)), live=sys.stdout.isatty())
+        line = _LiveLine(LabelStabilizer(_stabilizer_settings(args, model)), live=sys.stdout.isatty())
         if stop.requested is not None:  # ended while the model loaded: nothing to keep
             return EXIT_OK
         out = Path(args.out) if args.out else None
@@ -623,6 +625,9 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
                        help="what decides which windows are speech: webrtc (WebRTC's VAD with a check that "
                        "the sound rises and falls like syllables), silero (Silero's VAD network) or both "
                        f"(default {DEFAULT_ANALYSIS.gate})")
+        p.add_argument("--no-adapt", dest="adapt", action="store_false", default=DEFAULT_ANALYSIS.adapt,
+                       help="judge every window on its own instead of relative to the voice heard so far in "
+                       "this session (models that adapt; others are unaffected)")
 
     p = sub.add_parser("analyze", help="analyse audio files or folders")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders (searched recursively)")
@@ -663,9 +668,9 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
     p.add_argument("--hold", type=float, default=DEFAULT_STABILIZER.min_dwell_s, metavar="S",
                    help="show an emotion at least S seconds before another replaces it "
                    f"(default {DEFAULT_STABILIZER.min_dwell_s:g}); the timeline keeps every window's own label")
-    p.add_argument("--unsure", type=float, default=DEFAULT_STABILIZER.unsure_threshold, metavar="P",
+    p.add_argument("--unsure", type=float, metavar="P",
                    help="show 'unsure' when the best emotion's probability is below P "
-                   f"(default {DEFAULT_STABILIZER.unsure_threshold:g})")
+                   f"(default: the model's own, else {DEFAULT_UNSURE_THRESHOLD:.2f})")
     p.set_defaults(run=cmd_listen)
 
     p = sub.add_parser("devices", help="list audio input devices")

@@ -106,6 +106,14 @@ def intensity(probabilities: Mapping[str, float]) -> float:
     return sum(INTENSITY.get(label, 0.5) * p for label, p in probabilities.items()) / total
 
 
+def unsure_threshold_for(chosen: float | None, model_own: float | None) -> float:
+    """The "unsure" line in use: the one the user chose, else the model's own (its file's
+    ``unsure_threshold``), else :data:`DEFAULT_UNSURE_THRESHOLD`."""
+    if chosen is not None:
+        return chosen
+    return model_own if model_own is not None else DEFAULT_UNSURE_THRESHOLD
+
+
 def readout_for(point: TimelinePoint | None, unsure_threshold: float = DEFAULT_UNSURE_THRESHOLD,
                 grouping: str = "none") -> Readout:
     """The honest, unsmoothed readout of one point (``None``: nothing heard yet)."""

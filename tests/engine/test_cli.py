@@ -155,16 +155,22 @@ def test_a_window_too_short_for_the_model_is_one_clear_line(run, files, tmp_path
     assert "flat.onnx: the model failed on windows of 97 frames" in err and "Traceback" not in err
 
 
-def test_the_options_default_to_the_engines_settings():
+def test_the_options_default_to_the_engines_settings(model_path, tmp_path):
     """One source of truth: what `analyze` and `listen` do without options is what the engine's
-    settings say (and the window starts from the same; tests/desktop/test_desktop_settings.py)."""
+    settings say (and the window starts from the same; tests/desktop/test_desktop_settings.py).
+    The unsure line is the model's own when its file gives one (listen shows it: test_listen.py)."""
     from moodline.engine.analysis import AnalysisSettings
+    from moodline.engine.model import EmotionModel
     from moodline.engine.readout import StabilizerSettings
 
     parser = cli._parser()
     for argv in (["analyze", "x.wav"], ["listen"]):
         assert cli._settings(parser.parse_args(argv)) == AnalysisSettings()
-    assert cli._stabilizer_settings(parser.parse_args(["listen"])) == StabilizerSettings()
+    assert cli._stabilizer_settings(parser.parse_args(["listen"]), EmotionModel(model_path)) == StabilizerSettings()
+    own_line = EmotionModel(make_model(tmp_path / "own.onnx", metadata={"unsure_threshold": "0.55"}))
+    assert cli._stabilizer_settings(parser.parse_args(["listen"]), own_line).unsure_threshold == 0.55
+    given = parser.parse_args(["listen", "--unsure", "0.3"])
+    assert cli._stabilizer_settings(given, own_line).unsure_threshold == 0.3
 
 
 @pytest.mark.parametrize("option, message", [
@@ -174,3 +180,30 @@ def test_the_options_default_to_the_engines_settings():
 def test_a_bad_listen_setting_is_one_clear_line(run, option, message):
     code, out, err = run("listen", *option)
     assert code == 2 and err.strip() == message
+
+
+def speech_probabilities(run, wav: Path, model: Path, *options: str) -> np.ndarray:
+    """``moodline analyze WAV --format json``: the probabilities of each speech window (windows, labels)."""
+    code, out, err = run("analyze", str(wav), "--format", "json", "--model", str(model), *options, model=False)
+    assert code == 0, err
+    record = json.loads(out)
+    return np.array([[p["probabilities"][label] for label in record["labels"]]
+                     for p in record["timeline"] if p["is_speech"]])
+
+
+def test_no_adapt_changes_nothing_for_a_model_that_does_not_adapt(run, files, model_path):
+    talk = files / "talk.wav"
+    assert np.array_equal(speech_probabilities(run, talk, model_path, "--no-adapt"),
+                          speech_probabilities(run, talk, model_path))
+
+
+def test_no_adapt_judges_every_window_on_its_own(run, files, model_path, tmp_path):
+    """A model that adapts reads each window relative to the voice heard so far in the file;
+    --no-adapt gives the model's own answer, as the same model without adaptation gives it."""
+    adapts = make_model(tmp_path / "adapts.onnx", window_s=2.0, prior_windows=4.0)  # model_path's weights
+    talk = files / "talk.wav"  # two utterances of about 4 s
+    adapted = speech_probabilities(run, talk, adapts)
+    own = speech_probabilities(run, talk, adapts, "--no-adapt")
+    assert adapted.shape == own.shape and len(own) >= 10
+    np.testing.assert_allclose(own, speech_probabilities(run, talk, model_path), atol=1e-6)
+    assert np.all(np.abs(adapted - own).max(axis=1) > 0.05)  # every speech window reads differently

@@ -127,6 +127,26 @@ def test_listen_shows_the_calm_label_of_the_aid_and_records_the_raw_one(pulse, j
         assert (b - a) * hop_s >= hold_s - 1e-6, words
 
 
+def test_listen_says_unsure_below_the_models_own_line_unless_told_another(pulse, speech, tmp_path):
+    """The model's file gives its "unsure" line (here 0.1): listen uses it, and --unsure overrides it."""
+    weights = np.zeros((FeatureSpec().n_features, len(LABELS)))  # every emotion 1/8, always
+    model = make_model(tmp_path / "own_line.onnx", window_s=2.0, weights=weights,
+                       metadata={"unsure_threshold": "0.1"})
+    wav = tmp_path / "speech.wav"
+    sf.write(wav, speech, RATE)
+    seconds = len(speech) / RATE + 4
+    shown = {}
+    for name, options in (("own line", []), ("--unsure 0.2", ["--unsure", "0.2"])):
+        proc = start_listen(model, tmp_path / f"{len(shown)}.json", "--seconds", f"{seconds:.1f}", *options)
+        time.sleep(1.0)
+        play(wav)
+        stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 0, stderr
+        shown[name] = set(live_words(stdout)) - {"(listening)"}
+    # 1/8 is above 0.1 and below 0.2; of eight equal emotions the first shows
+    assert shown == {"own line": {"neutral"}, "--unsure 0.2": {"unsure"}}
+
+
 def test_ctrl_c_stops_cleanly_and_keeps_the_timeline(pulse, model_path, conversation_wav, speech, tmp_path):
     out = tmp_path / "interrupted.csv"
     proc = start_listen(model_path, out)
