@@ -186,8 +186,7 @@ class MainWindow(QMainWindow):
         row = QHBoxLayout()
         self.panel = EmotionPanel(self.palette_)
         row.addWidget(self.panel)
-        self.timeline_view = TimelineView(self.palette_, self.settings.follow_minutes,
-                                          self.settings.unsure_threshold)
+        self.timeline_view = TimelineView(self.palette_, self.settings.follow_minutes, self.unsure_threshold())
         self.timeline_view.seekRequested.connect(self.play_from)
         self.timeline_view.jumpRequested.connect(self.jump_to)
         self.timeline_view.exportRequested.connect(self.export_view_dialog)
@@ -208,7 +207,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.summary_panel = SummaryPanel(self.palette_)
         self.summary_panel.segmentChosen.connect(self.play_segment)
-        self.segments_list = SegmentsList(self.palette_, self.settings.unsure_threshold)
+        self.segments_list = SegmentsList(self.palette_, self.unsure_threshold())
         self.segments_list.segmentChosen.connect(self.play_segment)
         self.summary_dock = SideDock("&Summary", "summary-dock", self.summary_panel, DOCK_WIDTH_PX, self)
         self.segments_dock = SideDock("S&egments", "segments-dock", self.segments_list, DOCK_WIDTH_PX, self)
@@ -322,6 +321,7 @@ class MainWindow(QMainWindow):
 
     def _model_loaded(self, model: EmotionModel) -> None:
         self.model = model
+        self._show_unsure_threshold()  # the model may bring its own line
         self.jobs &= ~JobState.LOADING_MODEL
         self.banner.clear(Topic.MODEL)
         self.status_model.setText(f"model: {model.path.name}")
@@ -330,8 +330,21 @@ class MainWindow(QMainWindow):
         self.update_actions()
         self.run_queued()
 
+    def unsure_threshold(self) -> float:
+        """The "unsure" line in use: the one chosen in Settings, else the model's own, else the engine's."""
+        return self.settings.unsure_line(self.model.info.unsure_threshold if self.model is not None else None)
+
+    def _show_unsure_threshold(self) -> None:
+        """Every view that marks "unsure" takes the line in use now."""
+        threshold = self.unsure_threshold()
+        self.timeline_view.set_unsure_threshold(threshold)
+        self.segments_list.set_unsure_threshold(threshold)
+        if self.aid is not None:
+            self.aid.set_settings(self.settings.stabilizer(threshold))
+
     def _model_failed(self, message: str) -> None:
         self.jobs &= ~JobState.LOADING_MODEL
+        self._show_unsure_threshold()  # no model: no line of its own
         self.status_model.setText("model: none")
         self.show_error(Topic.MODEL, f"The emotion model could not be loaded: {message}. "
                         "Choose another model file to go on.",
@@ -467,7 +480,7 @@ class MainWindow(QMainWindow):
         if not self.jobs & SESSION_JOBS:
             return  # a point that raced the end of its session
         self.timeline_view.add_points([point])
-        self.panel.show_readout(readout_for(point, self.settings.unsure_threshold))
+        self.panel.show_readout(readout_for(point, self.unsure_threshold()))
         if self.aid is not None:
             self.aid.feed(point)
 
@@ -767,7 +780,7 @@ class MainWindow(QMainWindow):
         if index != self._played_index:
             self._played_index = index
             point = series.points[index] if index >= 0 else None
-            readout = readout_for(point, self.settings.unsure_threshold) if point else Readout(NO_SPEECH)
+            readout = readout_for(point, self.unsure_threshold()) if point else Readout(NO_SPEECH)
             self.panel.show_readout(readout, f"At {format_clock(t_s)}")
             if self.aid is not None and point is not None:
                 self.aid.feed(point)
@@ -799,7 +812,7 @@ class MainWindow(QMainWindow):
             (self.model.path.stem if self.model is not None else "")
         return FigureContent(self.timeline_view.series, max(0.0, start_s),
                              duration_s if end_s is None else min(end_s, duration_s), duration_s, name,
-                             timeline.summary(), self.palette_, self.settings.unsure_threshold, model)
+                             timeline.summary(), self.palette_, self.unsure_threshold(), model)
 
     def _export_name(self) -> str:
         rec = self.recording
@@ -870,7 +883,8 @@ class MainWindow(QMainWindow):
 
     # ---- settings --------------------------------------------------------------------
     def settings_dialog(self) -> None:
-        dialog = SettingsDialog(self.settings, self, self.places.start_folder(DialogKind.MODEL))
+        dialog = SettingsDialog(self.settings, self, self.places.start_folder(DialogKind.MODEL),
+                                self.model.info.unsure_threshold if self.model is not None else None)
         if dialog.exec_():
             self.apply_settings(dialog.settings())
 
@@ -886,10 +900,8 @@ class MainWindow(QMainWindow):
             if self.aid is not None:
                 self.aid.set_palette(self.palette_)
         self.timeline_view.follow_minutes = new.follow_minutes
-        self.timeline_view.set_unsure_threshold(new.unsure_threshold)
-        self.segments_list.set_unsure_threshold(new.unsure_threshold)
+        self._show_unsure_threshold()
         if self.aid is not None:
-            self.aid.set_settings(new.stabilizer())
             self.aid.set_display(new.aid_display())
         if new.model_path != old.model_path:
             self.model_path_override = None
@@ -903,7 +915,8 @@ class MainWindow(QMainWindow):
         if self.aid is not None:
             self.aid.close()
             return
-        self.aid = ConversationAidView(self.palette_, self.settings.stabilizer(), self.settings.aid_display())
+        self.aid = ConversationAidView(self.palette_, self.settings.stabilizer(self.unsure_threshold()),
+                                       self.settings.aid_display())
         self.aid.left.connect(self._aid_left)
         self.aid.enter(self.screen())
 

@@ -56,7 +56,7 @@ def _show_recording(app, window, path: str, out: Path, timeout_s: float = 60.0) 
     _pause(app, 0.5)  # the segments list lays out its rows first, so it can scroll to one
     target_s = window.recording.duration_s * SHOW_AT_FRACTION
     clear = [s for s in window.recording.timeline.segments() if s.is_speech and s.duration_s >= CLEAR_STRETCH_S
-             and s.confidence >= window.settings.unsure_threshold]
+             and s.confidence >= window.unsure_threshold()]
     if clear:
         nearest = min(clear, key=lambda s: abs((s.start_s + s.end_s) / 2 - target_s))
         target_s = (nearest.start_s + nearest.end_s) / 2

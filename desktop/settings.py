@@ -13,7 +13,7 @@ from pathlib import Path
 from moodline.engine.analysis import AnalysisSettings
 from moodline.engine.errors import MoodlineError
 from moodline.engine.fileio import PRIVATE_FILE_MODE, create_private_file, make_private_dir
-from moodline.engine.readout import StabilizerSettings
+from moodline.engine.readout import StabilizerSettings, unsure_threshold_for
 from moodline.engine.vad import Gate
 
 from .palette import Palette
@@ -34,6 +34,8 @@ GATE_NAMES = tuple(g.value for g in Gate)
 
 # The window starts from the engine's defaults, as `moodline analyze` and `listen` do.
 _ANALYSIS, _STABILIZER = AnalysisSettings(), StabilizerSettings()
+# Until models carried their own "unsure" line, every save wrote this one, chosen or not.
+_UNSURE_BEFORE_MODELS_HAD_THEIRS = 0.40
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class DesktopSettings:
     smoothing_windows: int = _ANALYSIS.smoothing_windows
     vad_aggressiveness: int = _ANALYSIS.vad_aggressiveness  # 0 hears most as speech … 3 strictest
     speech_gate: str = _ANALYSIS.gate  # which detector decides what is speech (engine.vad.Gate)
-    unsure_threshold: float = _STABILIZER.unsure_threshold
+    adapt: bool = _ANALYSIS.adapt  # judge a voice relative to the session's (models that adapt)
+    unsure_threshold: float | None = None  # None: the model's own line, else the engine's default
     model_path: str = ""  # "" = the shipped default model; "fast" = the shipped fast one; else a file
     high_contrast: bool = False  # brighter colours in every view, a black conversation aid
     follow_minutes: float = 2.0  # the live timeline shows the last N minutes
@@ -57,11 +60,19 @@ class DesktopSettings:
     def analysis(self) -> AnalysisSettings:
         return AnalysisSettings(window_s=self.window_s or None, hop_s=self.hop_s,
                                 smoothing_windows=self.smoothing_windows,
-                                vad_aggressiveness=self.vad_aggressiveness, gate=self.speech_gate)
+                                vad_aggressiveness=self.vad_aggressiveness, gate=self.speech_gate,
+                                adapt=self.adapt)
 
-    def stabilizer(self) -> StabilizerSettings:
+    def unsure_line(self, model_own: float | None) -> float:
+        """The "unsure" line in use with a model whose own line is ``model_own`` (or none)."""
+        return unsure_threshold_for(self.unsure_threshold, model_own)
+
+    def stabilizer(self, unsure_threshold: float | None = None) -> StabilizerSettings:
+        """The aid's settings, with ``unsure_threshold`` the line in use (by default the one
+        chosen, else the engine's: as for a model without a line of its own)."""
+        line = self.unsure_line(None) if unsure_threshold is None else unsure_threshold
         return StabilizerSettings(min_dwell_s=self.aid_min_dwell_s, hysteresis=self.aid_hysteresis,
-                                  unsure_threshold=self.unsure_threshold, grouping=self.aid_grouping)
+                                  unsure_threshold=line, grouping=self.aid_grouping)
 
     def colour_palette(self) -> Palette:
         """The one palette every view draws with."""
@@ -79,7 +90,7 @@ def load_settings(store) -> DesktopSettings:
         raw = store.value(f"settings/{f.name}")
         if raw is None:
             continue
-        kind = type(f.default)
+        kind = float if f.name == "unsure_threshold" else type(f.default)
         if kind is bool:  # an INI file gives "true" / "false", and bool("false") is True
             if str(raw).lower() not in ("true", "false"):
                 continue
@@ -91,12 +102,19 @@ def load_settings(store) -> DesktopSettings:
             continue
     if values.get("speech_gate") not in (None, *GATE_NAMES):
         del values["speech_gate"]  # a gate this Moodline does not have (an edited or newer file)
+    if store.value("settings/adapt") is None and values.get("unsure_threshold") == _UNSURE_BEFORE_MODELS_HAD_THEIRS:
+        # A file from before 'adapt' was saved: its 0.40 was the default, not a choice, so
+        # the line now follows the model. Any other value there was the user's and stays.
+        del values["unsure_threshold"]
     return DesktopSettings(**values)
 
 
 def save_settings(store, settings: DesktopSettings) -> None:
     for name, value in asdict(settings).items():
-        store.setValue(f"settings/{name}", value)
+        if value is None:  # the unsure line left to the model: no value to keep
+            store.remove(f"settings/{name}")
+        else:
+            store.setValue(f"settings/{name}", value)
     store.sync()
     make_store_private(store)
 

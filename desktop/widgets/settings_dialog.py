@@ -18,7 +18,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QD
 
 from moodline.engine.analysis import MAX_WINDOW_S
 from moodline.engine.model import BUNDLED_MODELS
-from moodline.engine.readout import GROUPINGS, MAX_DWELL_S
+from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD, GROUPINGS, MAX_DWELL_S, unsure_threshold_for
 
 from ..settings import DesktopSettings
 
@@ -76,11 +76,15 @@ class SmoothingBox(QSpinBox):
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: DesktopSettings, parent=None, model_folder: Path | None = None) -> None:
+    """``model_unsure`` is the loaded model's own "unsure" line (None: it has none)."""
+
+    def __init__(self, settings: DesktopSettings, parent=None, model_folder: Path | None = None,
+                 model_unsure: float | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Moodline settings")
         self._base = settings
         self.model_folder = model_folder  # where Browse… starts when no model file is given yet
+        self.model_unsure_line = unsure_threshold_for(None, model_unsure)  # what "the model's own" means now
         self._forms: list[QFormLayout] = []
         layout = QVBoxLayout(self)
 
@@ -116,11 +120,30 @@ class SettingsDialog(QDialog):
         self._row(form, "Count as speech", self.vad,
                   "Which sounds count as speech. Only speech gets an emotion; the rest is shown as "
                   "'No speech'. In a noisy room choose a stricter setting. (WebRTC's detector.)")
+        self.adapt = QCheckBox("Adapt to the voice")
+        self.adapt.setChecked(settings.adapt)
+        self._row(form, "Speaker", self.adapt,
+                  "Judge each reading relative to the voice heard so far in this session, so that a "
+                  "person's ordinary way of speaking is not taken for an emotion. Off: every reading "
+                  "is judged on its own. Only models made to adapt use this; others are unaffected.")
+        unsure_row = QWidget()
+        row = QHBoxLayout(unsure_row)
+        row.setContentsMargins(0, 0, 0, 0)
         self.unsure = QSpinBox(minimum=0, maximum=100, singleStep=5, suffix=" % sure")
-        self.unsure.setValue(round(100 * settings.unsure_threshold))
-        self._row(form, "Say 'Unsure' below", self.unsure,
-                  "When the most likely emotion is less sure than this, it is shown as 'Unsure' "
-                  "rather than as if it were known.")
+        self.unsure.setValue(round(100 * settings.unsure_line(model_unsure)))
+        self.unsure_own = QCheckBox("The model's own")
+        self.unsure_own.setChecked(settings.unsure_threshold is None)
+        self.unsure_own.toggled.connect(self._unsure_own_toggled)
+        self._unsure_own_toggled(self.unsure_own.isChecked())
+        row.addWidget(self.unsure)
+        row.addWidget(self.unsure_own, 1)
+        unsure_tip = ("When the most likely emotion is less sure than this, it is shown as 'Unsure' "
+                      "rather than as if it were known. The model's own line is the lowest certainty at "
+                      "which its emotions were right often enough on recordings it had not learnt from "
+                      f"({round(100 * DEFAULT_UNSURE_THRESHOLD)} % for a model that does not say).")
+        for field in (self.unsure, self.unsure_own):
+            field.setToolTip(unsure_tip)
+        self._row(form, "Say 'Unsure' below", unsure_row, unsure_tip)
         self.model_choice = QComboBox()
         for name, what in BUNDLED_MODELS.items():
             self.model_choice.addItem(f"{name.capitalize()}: {what}", name)
@@ -253,13 +276,18 @@ class SettingsDialog(QDialog):
         if path:
             self.model.setText(path)
 
+    def _unsure_own_toggled(self, own: bool) -> None:
+        self.unsure.setEnabled(not own)
+        if own:
+            self.unsure.setValue(round(100 * self.model_unsure_line))
+
     def _defaults(self) -> None:
         fresh = SettingsDialog(DesktopSettings())
-        for name in ("window", "hop", "smoothing", "unsure", "follow", "dwell", "hysteresis"):
+        for name in ("window", "hop", "smoothing", "follow", "dwell", "hysteresis"):
             getattr(self, name).setValue(getattr(fresh, name).value())
         for name in ("vad", "gate", "grouping"):
             getattr(self, name).setCurrentIndex(getattr(fresh, name).currentIndex())
-        for name in ("high_contrast", "large_text", "show_percentages", "intensity_bar"):
+        for name in ("adapt", "unsure_own", "high_contrast", "large_text", "show_percentages", "intensity_bar"):
             getattr(self, name).setChecked(getattr(fresh, name).isChecked())
         self.model.setText("")
         self.model_choice.setCurrentIndex(self.model_choice.findData("default"))
@@ -269,8 +297,9 @@ class SettingsDialog(QDialog):
         return replace(
             self._base, window_s=self.window.value(), hop_s=self.hop.value(),
             smoothing_windows=self.smoothing.value(), vad_aggressiveness=self.vad.currentIndex(),
-            speech_gate=self.gate.currentData(),
-            unsure_threshold=self.unsure.value() / 100, model_path=self._model_setting(),
+            speech_gate=self.gate.currentData(), adapt=self.adapt.isChecked(),
+            unsure_threshold=None if self.unsure_own.isChecked() else self.unsure.value() / 100,
+            model_path=self._model_setting(),
             high_contrast=self.high_contrast.isChecked(), follow_minutes=self.follow.value(),
             aid_grouping=self.grouping.currentData(),
             aid_min_dwell_s=self.dwell.value(), aid_hysteresis=self.hysteresis.value() / 100,

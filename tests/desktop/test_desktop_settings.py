@@ -12,12 +12,13 @@ from moodline.desktop.settings import DesktopSettings, load_settings
 from moodline.desktop.widgets.settings_dialog import SettingsDialog
 
 from desktop_fakes import OTHER_MIC, wait_idle
+from model_factory import make_model
 
 
 def test_settings_persist_across_restarts(qtbot, make_window):
     window = make_window()
     changed = replace(DesktopSettings(), hop_s=0.25, smoothing_windows=3, vad_aggressiveness=1, speech_gate="both",
-                      unsure_threshold=0.55, high_contrast=True, aid_grouping="valence",
+                      adapt=False, unsure_threshold=0.55, high_contrast=True, aid_grouping="valence",
                       aid_min_dwell_s=3.5, aid_large_text=True)
     window.apply_settings(changed)
     assert window.panel.palette_.high_contrast
@@ -26,6 +27,7 @@ def test_settings_persist_across_restarts(qtbot, make_window):
     again = make_window()
     assert again.settings == changed
     assert again.settings.analysis().hop_s == 0.25 and again.settings.analysis().gate == "both"
+    assert again.settings.analysis().adapt is False  # what a session and an opened file are analysed with
 
 
 def test_the_dialog_reads_and_writes_every_field(qtbot):
@@ -39,9 +41,13 @@ def test_the_dialog_reads_and_writes_every_field(qtbot):
     dialog.grouping.setCurrentIndex(dialog.grouping.findData("valence"))
     dialog.high_contrast.setChecked(True)
     dialog.show_percentages.setChecked(True)
+    dialog.adapt.setChecked(False)
+    dialog.unsure_own.setChecked(False)
+    dialog.unsure.setValue(30)
     result = dialog.settings()
     assert (result.hop_s, result.vad_aggressiveness, result.speech_gate, result.aid_grouping, result.high_contrast,
-            result.aid_show_percentages) == (1.0, 0, "webrtc", "valence", True, True)
+            result.aid_show_percentages, result.adapt, result.unsure_threshold) == \
+        (1.0, 0, "webrtc", "valence", True, True, False, 0.3)
     dialog._defaults()
     assert dialog.settings() == DesktopSettings()
 
@@ -147,6 +153,44 @@ def test_a_settings_file_from_before_reads_the_same(tmp_path):
             loaded.aid_hysteresis, loaded.aid_grouping, loaded.high_contrast) == \
         (0.25, 3, 0.55, 3.5, 0.2, "valence", True)
     assert SettingsDialog(loaded).settings() == loaded
+
+
+def test_the_unsure_line_of_a_file_from_before_follows_the_model_unless_it_was_changed(tmp_path):
+    # Before models had their own line, every save wrote 0.4 (the default) whether chosen or not.
+    def load(text):
+        ini = tmp_path / f"{len(list(tmp_path.iterdir()))}.ini"  # a new file each: Qt caches what it read
+        ini.write_text("[settings]\n" + text)
+        return load_settings(QSettings(str(ini), QSettings.IniFormat))
+
+    assert load("hop_s=0.25\nunsure_threshold=0.4\n").unsure_threshold is None
+    assert load("hop_s=0.25\nunsure_threshold=0.3\n").unsure_threshold == 0.3
+    assert load("adapt=true\nunsure_threshold=0.4\n").unsure_threshold == 0.4  # saved since: a choice
+
+
+def test_the_unsure_line_is_the_models_own_unless_one_is_chosen(qtbot, make_window, tmp_path, store):
+    own_line = make_model(tmp_path / "own_line.onnx", window_s=2.0, metadata={"unsure_threshold": "0.55"})
+    window = make_window(model=own_line)
+    assert window.settings.unsure_threshold is None
+    assert window.unsure_threshold() == window.timeline_view.unsure_threshold == 0.55
+    assert window.segments_list.model.unsure_threshold == 0.55
+    dialog = SettingsDialog(window.settings, model_unsure=0.55)
+    qtbot.addWidget(dialog)
+    assert dialog.unsure_own.isChecked() and not dialog.unsure.isEnabled() and dialog.unsure.text() == "55 % sure"
+    dialog.unsure_own.setChecked(False)
+    dialog.unsure.setValue(30)
+    window.apply_settings(dialog.settings())
+    assert window.unsure_threshold() == window.timeline_view.unsure_threshold == 0.3
+    assert window.segments_list.model.unsure_threshold == 0.3
+    window.close()
+    again = make_window(model=own_line)
+    assert again.settings.unsure_threshold == 0.3 and again.unsure_threshold() == 0.3
+    again.apply_settings(replace(again.settings, unsure_threshold=None))  # back to the model's own
+    assert again.unsure_threshold() == 0.55
+    assert store.value("settings/unsure_threshold") is None
+    again.close()
+    none = make_window(model=tmp_path / "missing.onnx", wait_model=False)
+    qtbot.waitUntil(lambda: none.status_model.text() == "model: none", timeout=10000)
+    assert none.unsure_threshold() == none.timeline_view.unsure_threshold == 0.40  # the engine's default
 
 
 def test_the_windows_defaults_are_the_engines():

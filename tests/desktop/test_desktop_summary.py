@@ -75,7 +75,7 @@ def test_an_hour_of_mixed_speech_is_summarised_as_a_mix_not_as_unsure(qtbot, win
     recording = synthetic_recording(62, with_audio=False)
     summary = recording.timeline.summary()
     # The old rule ("unsure" when the mean probability of the winner is low) would say unsure here.
-    assert summary.probabilities[summary.label] < window.settings.unsure_threshold
+    assert summary.probabilities[summary.label] < window.unsure_threshold()
     window._recording_ready(prepare(recording))
     panel = window.panel
     assert panel.word.text() != "Unsure" and "clear" not in panel.detail.text()
