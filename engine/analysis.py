@@ -63,7 +63,8 @@ class AnalysisSettings:
     # not classified; 0 turns the gate off (every window is classified).
     min_speech_fraction: float = 0.2
     # A model that adapts (see .adaptation) takes each voice relative to the session's own
-    # speech; off, every window is judged as if it were the first heard.
+    # speech; off, every window gets the model's own probabilities (relative to the training
+    # speakers' statistics alone).
     adapt: bool = True
 
     def check(self) -> "AnalysisSettings":

@@ -88,6 +88,17 @@ def _parser() -> argparse.ArgumentParser:
                            "band-frame is at one level, which makes the model deaf to gain)")
     head.add_argument("--states", default=None, metavar="I,J,...",
                       help="which encoder states to use: 0 = convolutions, 1-4 = transformer blocks (default: all)")
+    head.add_argument("--adapt", choices=("session", "mixed", "neutral"), default=None,
+                      help="train the head to adapt to each voice: each speaker's windows relative to the mean "
+                           "of all their speech (session), of a random mix of their neutral and emotional speech "
+                           "(mixed) or of their neutral speech (neutral); the model then "
+                           "adapts to the session it hears, is scored in simulated sessions and is calibrated "
+                           "on the held-out corpora (default: off)")
+    head.add_argument("--adapt-mean-only", action="store_true",
+                      help="with --adapt: subtract the reference only, do not divide by each voice's spread")
+    head.add_argument("--prior-windows", type=float, default=20.0, metavar="N",
+                      help="with --adapt: speech windows the training speakers' statistics count as until a "
+                           "session has its own (default: 20, 10 s of speech at the 0.5 s hop)")
 
     baseline = commands.add_parser(
         "baseline", help="a traditional baseline: eGeMAPS functionals and logistic regression, on train's splits",
@@ -177,7 +188,17 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
             states = tuple(int(i) for i in args.states.split(","))
         except ValueError:
             raise ValueError(f"--states {args.states}: expected numbers like 0,1,2") from None
+    from .adapt import AdaptSettings
     from .train import TrainOptions, train
+
+    adapt = None
+    if args.adapt:
+        if not str(args.model).startswith("whisper_") or args.hidden or args.pooling != "concat" or args.teacher:
+            raise ValueError("--adapt needs an encoder model (whisper_tiny, whisper_base) with its linear head "
+                             "(no --hidden, --pooling concat, no --teacher)")
+        if not 0 <= args.prior_windows <= 100_000:
+            raise ValueError(f"--prior-windows {args.prior_windows:g}: expected 0 to 100000")
+        adapt = AdaptSettings(args.adapt, not args.adapt_mean_only, args.prior_windows)
 
     out = args.out or Path("runs") / f"{args.model}.onnx"
     options = TrainOptions(
@@ -185,7 +206,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         train_only=args.train_only, out=out, window_s=args.window_s, augment=args.augment,
         batch_size=args.batch_size, learning_rate=args.learning_rate, mixup=args.mixup, seed=args.seed, weights=args.weights,
         cache_dir=args.cache, workers=args.workers, devices=args.devices, final=not args.no_final, loco=args.loco,
-        conditions=tuple(args.conditions), babble=args.babble,
+        conditions=tuple(args.conditions), babble=args.babble, adapt=adapt,
         head={"pooling": args.pooling, "hidden": args.hidden, "dropout": args.dropout, "use_states": states}
         if any(str(name).startswith("whisper_") for name in (args.model, args.teacher)) else {},
         teacher=args.teacher, teacher_epochs=args.teacher_epochs, transfer=args.transfer,

@@ -123,6 +123,38 @@ def plot_confusion(confusion: Sequence[Sequence[int]], labels: Sequence[str], pa
     plt.close(fig)
 
 
+def plot_reliability(calibration: Mapping[str, Any], path: str | os.PathLike, title: str) -> None:
+    """Reliability diagram: how often the shown label is right against its confidence, across
+    corpora (each corpus calibrated on the others) and, when given, within corpora."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.6, 4.4), dpi=100)
+    ax.plot([0, 1], [0, 1], color="0.7", lw=1, label="perfectly calibrated")
+    for key, style, name in (("across_before", "o--", "held-out corpora, uncalibrated"),
+                             ("across", "o-", "held-out corpora, calibrated"),
+                             ("within", "s-", "speaker folds, calibrated")):
+        if key in calibration:
+            bins = [b for b in calibration[key]["bins"] if b["windows"] >= 20]
+            ax.plot([b["confidence"] for b in bins], [b["right"] for b in bins], style, ms=4,
+                    label=f"{name} (ECE {calibration[key]['ece']:.1%})")
+    threshold = calibration.get("unsure_threshold")
+    if threshold is not None:
+        ax.axvline(threshold, color="0.4", ls=":", lw=1)
+        ax.text(threshold + 0.01, 0.03, f"unsure below {threshold:.2f}", fontsize=7, color="0.3")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence of the shown label")
+    ax.set_ylabel("share right")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 SHARED_FILE_MODE = 0o644  # reports and cards describe models, not recordings: readable by all
 
 
@@ -275,6 +307,7 @@ def evaluation_markdown(report: dict[str, Any], intro: str | None = None) -> lis
                   "", *_comparison_rows(report["comparison"]), "",
                   *[f"- {r['model']}" + (f" distilled from {r['teacher']}" if r.get("teacher") else "")
                     + f": `{r['command']}`" for r in report["comparison"] if r.get("command")], ""]
+    lines += _session_lines(report)
     if "pooled" in report:
         pooled = report["pooled"]
         lines += ["Per class, pooled over the speaker folds:", "", *_per_class_rows(pooled["window"], pooled["clip"]), ""]
@@ -287,6 +320,56 @@ def evaluation_markdown(report: dict[str, Any], intro: str | None = None) -> lis
         if report.get("figures", {}).get("loco-clip"):
             lines += [f"![leave-one-corpus-out clip-level confusion matrix]({report['figures']['loco-clip']})", ""]
     return lines
+
+
+def _session_lines(report: Mapping[str, Any]) -> list[str]:
+    """The adapting head's scores per kind of session, and its calibration."""
+    rows = [r for r in report["splits"] if r.get("sessions")]
+    if not rows:
+        return []
+    adapt = report.get("adapt") or {}
+    reference = "all of their speech" if adapt.get("reference") == "session" else "their neutral speech"
+    lines = ["### In sessions: adapting to each voice", "",
+             f"This model takes each window relative to the running statistics of the speech heard so far in the "
+             f"session (trained with each speaker's windows relative to {reference}; shrunk towards the training "
+             f"speakers' statistics, worth {adapt.get('prior_windows', 0):g} speech windows, until the session has "
+             "its own). It is scored as the engine runs it: *clip alone*, each clip analysed as a file of its own; "
+             "*balanced*, all of a test speaker's clips one after another in random order, one session per "
+             "speaker; *conversation-like*, about 70% of a speaker's neutral clips and 30% emotional ones in "
+             "random order (every neutral clip of the speaker with a different share of the emotional ones, until "
+             "each emotional clip has been in one session). The tables above use the balanced sessions.", "",
+             "| split | clip UAR, clip alone | balanced | conversation-like | window UAR, clip alone | balanced | conversation-like |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        s = r["sessions"]
+        lines.append(f"| {r['name']} | " + " | ".join(_pct(s[k][level]["uar"]) for level in ("clip", "window")
+                                                     for k in ("clip", "balanced", "conversation")) + " |")
+    calibration = report.get("calibration")
+    if calibration:
+        lines += ["", "**Calibration.** The head's logits are divided by a temperature fitted (negative "
+                  "log-likelihood) on window probabilities of the held-out corpora, in balanced and "
+                  "conversation-like sessions. To score it honestly each corpus is calibrated with the "
+                  "temperature and unsure threshold fitted on the other two; the shipped values are fitted on "
+                  f"all three: temperature {calibration['temperature']:.2f}, unsure threshold "
+                  + (f"{calibration['unsure_threshold']:.2f}" if calibration["unsure_threshold"] is not None else "none")
+                  + f" (the lowest confidence at which shown labels were right at least 70% of the time, over at "
+                  "least 1% of the windows). ECE: expected calibration error of the shown label's confidence, "
+                  "10 bins.", "",
+                  "| held-out corpus | temperature (fitted on the others) | ECE before | ECE after | unsure threshold "
+                  "(from the others) | shown labels right | windows shown |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for corpus, c in calibration["per_corpus"].items():
+            lines.append(f"| {corpus} | {c['temperature']:.2f} | {_pct(c['ece_before'])} | {_pct(c['ece'])} | "
+                         + (f"{c['unsure_threshold']:.2f}" if c["unsure_threshold"] is not None else "none")
+                         + f" | {_pct(c['shown_right']) if c['shown_share'] else '–'} | {_pct(c['shown_share'])} |")
+        lines += ["", f"Across corpora (pooled, each calibrated on the others): ECE {_pct(calibration['across']['ece'])} "
+                      f"(uncalibrated {_pct(calibration['across_before']['ece'])})."
+                  + (f" Within corpora (speaker folds, the shipped temperature): ECE {_pct(calibration['within']['ece'])} "
+                     f"(uncalibrated {_pct(calibration['within_before']['ece'])})." if "within" in calibration else ""),
+                  ""]
+        if report.get("figures", {}).get("reliability"):
+            lines += [f"![reliability diagram]({report['figures']['reliability']})", ""]
+    return lines + [""]
 
 
 def _limits(report: dict[str, Any]) -> list[str]:

@@ -36,9 +36,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
 import numpy as np
 
+from moodline.engine.adaptation import Adaptation
 from moodline.engine.model import ModelInfo, Normalization
 
 from . import evaluation
+from .adapt import (SESSION_KINDS, AdaptSettings, adapted_features, calibrate, session_orders,
+                    session_probabilities)
 from .corpora import Corpus, CorpusError, label_order, load_corpus, load_unlabelled
 from .conditions import CONDITIONS
 from .dataset import HOP_S, MIN_SPEECH_FRACTION, WindowSet, extract_windows
@@ -80,6 +83,7 @@ class TrainOptions:
     teacher: str | None = None  # distil: learn the probabilities of this recipe, trained in the same split
     teacher_epochs: int = 40
     transfer: Path | None = None  # unlabelled speech the teacher labels for the student (distillation)
+    adapt: AdaptSettings | None = None  # encoder heads: trained to adapt to each voice (see .adapt)
     compare: Sequence[Path] = ()  # other runs' reports to compare with on the leave-one-corpus-out splits
     notes: str = ""  # Markdown for the model card: how the configuration was chosen
     command: str = ""
@@ -261,10 +265,11 @@ def _strategy(devices: int = 0):
 
 
 def fit(options: TrainOptions, windows: WindowSet, labels: np.ndarray, n_labels: int, seed: int,
-        title: str, targets: np.ndarray | None = None) -> tuple[keras.Model, Normalization]:
+        title: str, targets: np.ndarray | None = None, neutral: int | None = None) -> tuple[keras.Model, Normalization]:
     """Train a fresh model on ``windows`` (training side only), on their labels or on a teacher's
     probabilities ``targets``; returns it with the standardisation its inputs need (none for an
-    encoder head: its statistics are in the graph)."""
+    encoder head: its statistics are in the graph). ``neutral`` is the label index of neutral
+    speech (the reference of an adapting head that takes voices relative to their neutral)."""
     keras.utils.set_random_seed(seed)
     recipe = MODELS[options.model]
     if recipe.encoder:
@@ -272,6 +277,12 @@ def fit(options: TrainOptions, windows: WindowSet, labels: np.ndarray, n_labels:
         # (the embeddings are not images), several draws per clip (an epoch is cheap).
         stats = standardisation(windows, per_element=True)
         norm = Normalization()
+        if options.adapt is not None and targets is None:
+            # Each speaker's windows relative to their own reference, as the engine will see them.
+            feats, mean, std = adapted_features(windows, labels, neutral, options.adapt, seed)
+            stats = Normalization(mean, std)
+            windows = WindowSet(windows.clips, feats.astype(np.float16), windows.clip_index, windows.variant,
+                                windows.speech_fraction)
         batches = TrainingWindows(windows, labels, n_labels, norm, options.batch_size, seed, spec_augment=False,
                                   mixup=options.mixup, draws_per_clip=ENCODER_DRAWS_PER_CLIP, targets=targets)
     else:
@@ -295,22 +306,65 @@ def fit(options: TrainOptions, windows: WindowSet, labels: np.ndarray, n_labels:
 
 # --- 3. Evaluate ----------------------------------------------------------------------------
 def evaluate_split(model: keras.Model, norm: Normalization, test: WindowSet, labels: np.ndarray,
-                   names: Sequence[str], allowed: Sequence[int] | None = None) -> dict[str, Any]:
+                   names: Sequence[str], allowed: Sequence[int] | None = None,
+                   adapt: AdaptSettings | None = None, seed: int = 0) -> dict[str, Any]:
     """Window- and clip-level scores of ``model`` on ``test`` (windows of test speakers).
 
     ``allowed`` (label indices) restricts the decision to the labels a held-out corpus shares
     with the training side: the other probabilities are dropped and the rest renormalised.
+    A head that adapts (``adapt``) is scored as the engine runs it, in sessions: each clip alone,
+    each test speaker's clips as one balanced session, and conversation-like sessions (see
+    :func:`.adapt.session_orders`); the row's own scores are the balanced sessions', and
+    ``sessions`` has all three.
     """
     mask = evaluation.speech_windows(test.speech_fraction, test.clip_index, MIN_SPEECH_FRACTION)
-    x = norm.apply(test.features[mask]).astype(np.float32)
-    probs = model.predict(x, batch_size=256, verbose=0)
-    if allowed is not None:
-        keep = np.zeros(len(names), dtype=bool)
-        keep[list(allowed)] = True
+    keep = np.zeros(len(names), dtype=bool)
+    keep[list(allowed) if allowed is not None else slice(None)] = True
+
+    def restrict(probs: np.ndarray) -> np.ndarray:
         probs = np.where(keep, probs, 0.0)
-        probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
-    return evaluation.score_predictions(probs, test.clip_index[mask], labels[mask], test.speech_fraction[mask],
-                                        names, MIN_SPEECH_FRACTION)
+        return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
+
+    if adapt is None:
+        x = norm.apply(test.features[mask]).astype(np.float32)
+        probs = restrict(model.predict(x, batch_size=256, verbose=0))
+        return evaluation.score_predictions(probs, test.clip_index[mask], labels[mask], test.speech_fraction[mask],
+                                            names, MIN_SPEECH_FRACTION)
+    embeddings, adaptation = head_embeddings(model, test.features), head_adaptation(model, adapt)
+    neutral = names.index("neutral") if "neutral" in names else None
+    sessions: dict[str, Any] = {}
+    for kind in SESSION_KINDS:
+        order = session_orders(test, labels, kind, neutral, seed)
+        probs, rows, session = session_probabilities(embeddings, test, order, adaptation, mask)
+        probs = restrict(probs)
+        # Each (session, clip) is scored once; alone or in balanced sessions every clip is in exactly one.
+        instance = test.clip_index[rows] if kind != "conversation" else \
+            session * (int(test.clip_index.max()) + 1) + test.clip_index[rows]
+        scored = evaluation.score_predictions(probs, instance, labels[rows], test.speech_fraction[rows], names,
+                                              MIN_SPEECH_FRACTION)
+        speech = test.speech_fraction[rows] >= MIN_SPEECH_FRACTION
+        scored["_calibration"] = (probs[speech], labels[rows][speech])
+        sessions[kind] = scored
+    row = dict(sessions["balanced"])
+    row["sessions"] = {kind: {"window": v["window"], "clip": v["clip"]} for kind, v in sessions.items()}
+    row["_calibration"] = {kind: sessions[kind]["_calibration"] for kind in ("balanced", "conversation")}
+    return row
+
+
+def head_embeddings(model: keras.Model, features: np.ndarray) -> np.ndarray:
+    """What the exported graph returns as ``embedding`` for windows of pooled states: the states
+    standardised with the head's own statistics, flattened (the linear head's input)."""
+    mean, std = model.get_layer("standardize").get_weights()
+    flat = features.reshape(len(features), -1)
+    return (flat - mean.reshape(-1)) / std.reshape(-1)
+
+
+def head_adaptation(model: keras.Model, adapt: AdaptSettings, temperature: float = 1.0) -> Adaptation:
+    """The engine's adaptation of a linear encoder head (its softmax layer's weights, divided by
+    ``temperature``)."""
+    weights, bias = model.get_layer("probabilities").get_weights()
+    return Adaptation(adapt.prior_windows, (weights / temperature).astype(np.float32),
+                      (bias / temperature).astype(np.float32), adapt.scale)
 
 
 def split_windows(windows: WindowSet, split: Split, test_variant: int = 0) -> tuple[WindowSet, WindowSet]:
@@ -446,7 +500,8 @@ def fit_for_split(options: TrainOptions, windows: WindowSet, clip_labels: np.nda
     labelled = train_mask & (clip_labels[windows.clip_index] >= 0)
     if teacher is None:
         side = windows.select(labelled)
-        return fit(options, side, clip_labels[side.clip_index], len(names), seed, title)
+        return fit(options, side, clip_labels[side.clip_index], len(names), seed, title,
+                   neutral=names.index("neutral") if "neutral" in names else None)
     teacher_train, _ = split_masks(teacher.windows, split)
     teacher_train &= clip_labels[teacher.windows.clip_index] >= 0
     side = teacher.windows.select(teacher_train)
@@ -475,17 +530,22 @@ def run_split(options: TrainOptions, windows: WindowSet, clip_labels: np.ndarray
     allowed = _allowed(split, windows, clip_labels)
     model, norm = fitter(options, windows, clip_labels, names, split, seed, title, teacher)
     test_side = test_side.select(np.isin(clip_labels[test_side.clip_index], allowed))
-    row = evaluate_split(model, norm, test_side, clip_labels[test_side.clip_index], names, allowed)
+    adapt = options.adapt if MODELS[options.model].encoder and teacher is None else None
+    row = evaluate_split(model, norm, test_side, clip_labels[test_side.clip_index], names, allowed, adapt, seed)
     pred = row.pop("_pred")
     clips = np.unique(test_side.clip_index)
     pooled = {"window": [pred[0], pred[1]], "clip": [pred[2], pred[3]],
               "clip_corpus": [windows.clips[i].corpus for i in clips]}
+    if "_calibration" in row:  # window probabilities in sessions, for calibrating the final model
+        pooled["calibration"] = {kind: (*found, windows.clips[clips[0]].corpus)
+                                 for kind, found in row.pop("_calibration").items()}
     result: dict[str, Any] = {"name": split.name, "kind": kind, "test_speakers": list(split.test_speakers),
                               "labels": [names[i] for i in allowed], **row, "conditions": {}}
     for condition in options.conditions:
         _, heard = split_windows(windows, split, CONDITIONS[condition])
         heard = heard.select(np.isin(clip_labels[heard.clip_index], allowed))
-        scored = evaluate_split(model, norm, heard, clip_labels[heard.clip_index], names, allowed)
+        scored = evaluate_split(model, norm, heard, clip_labels[heard.clip_index], names, allowed, adapt, seed)
+        scored.pop("_calibration", None)
         clip_pred = scored.pop("_pred")[3]
         result["conditions"][condition] = {**scored, "clip_labels_changed": float(np.mean(clip_pred != pred[3]))}
     return result, pooled
@@ -581,6 +641,8 @@ def train(options: TrainOptions) -> dict[str, Any]:
         "transfer": transfer and {"path": str(options.transfer), "clips": len(transfer.clips),
                                   "speakers": len(transfer.speakers)},
         "babble": str(options.babble) if options.babble else None,
+        "adapt": None if options.adapt is None else {"reference": options.adapt.reference, "scale": options.adapt.scale,
+                                                     "prior_windows": options.adapt.prior_windows},
         "notes": options.notes.strip().splitlines() if options.notes.strip() else [],
         "corpora": [{"name": c.name, "summary": c.summary(), "train_only": c.name in train_only,
                      "speakers": len(c.speakers), "clips": len(c.clips), "dropped": dict(c.dropped)}
@@ -609,6 +671,26 @@ def train(options: TrainOptions) -> dict[str, Any]:
     if rows:
         _say(options, "\n" + evaluation.summary_table(rows + ([report["mean"]] if "mean" in report else [])) + "\n")
 
+    calibration_data = [p["calibration"] for p in pooled["loco"] if "calibration" in p]
+    if calibration_data:
+        # Probabilities the engine shows: window by window, in balanced and conversation-like sessions.
+        held_out = {}
+        for found in calibration_data:
+            corpus = found["balanced"][2]
+            held_out[corpus] = (np.concatenate([found[k][0] for k in found]), np.concatenate([found[k][1] for k in found]))
+        speaker_folds = [p["calibration"]["balanced"] for p in pooled["cv"] + pooled["holdout"] if "calibration" in p]
+        within = (np.concatenate([f[0] for f in speaker_folds]), np.concatenate([f[1] for f in speaker_folds])) \
+            if speaker_folds else None
+        report["calibration"] = calibrate(held_out, within)
+        figure = out.with_name(f"{out.stem}.reliability.png")
+        evaluation.plot_reliability(report["calibration"], figure, f"{out.stem}: reliability of the shown label")
+        report["figures"]["reliability"] = figure.name
+        _say(options, f"calibration: temperature {report['calibration']['temperature']:.2f}, "
+                      f"ECE across corpora {report['calibration']['across']['ece']:.1%} "
+                      f"(before {report['calibration']['across_before']['ece']:.1%}), unsure threshold "
+                      f"{report['calibration']['unsure_threshold']}")
+    for p in pooled["cv"] + pooled["holdout"] + pooled["loco"]:
+        p.pop("calibration", None)
     if options.final:
         everyone = Split("final", tuple(sorted({c.speaker for c in every_clip})), ())
         report["final"] = _final_model(options, windows, clip_labels, names, report, corpora, out, everyone, teacher)
@@ -658,8 +740,18 @@ def _final_model(options: TrainOptions, windows: WindowSet, clip_labels: np.ndar
 
         from .whisper import demo_stretch, export_stream, parameter_count, stream_settings, weights_for
 
+        adaptation = unsure = None
+        if options.adapt is not None and teacher is None:
+            calibration = report.get("calibration", {})
+            temperature = calibration.get("temperature", 1.0)
+            unsure = calibration.get("unsure_threshold")
+            softmax = model.get_layer("probabilities")
+            weights, bias = softmax.get_weights()
+            softmax.set_weights([weights / temperature, bias / temperature])  # calibrated in the graph too
+            adaptation = head_adaptation(model, options.adapt)
         info = ModelInfo(names, options.window_s, recipe.features, Normalization(), provenance=provenance,
-                         format_version=STREAMING_FORMAT_VERSION, streaming=stream_settings(HOP_S))
+                         format_version=STREAMING_FORMAT_VERSION, streaming=stream_settings(HOP_S),
+                         adaptation=adaptation, unsure_threshold=unsure)
         check, hop_frames = demo_stretch(options.window_s, HOP_S)
         weights = weights_for(recipe.encoder)
         diff = export_stream(out, check, hop_frames, weights, head=model, level_normalised=options.level_normalised,
@@ -696,12 +788,25 @@ def _ordinary_speech(options: TrainOptions, model: keras.Model, norm: Normalizat
                             cache_dir=options.cache_dir, workers=options.workers, progress=False,
                             encoder=_encoder_file(options))
     mask = evaluation.speech_windows(found.speech_fraction, found.clip_index, MIN_SPEECH_FRACTION)
-    probs = model.predict(norm.apply(found.features[mask]).astype(np.float32), batch_size=256, verbose=0)
-    _, clip_probs = evaluation.clip_probabilities(probs, found.clip_index[mask])
+    session = None
+    if options.adapt is not None and recipe.encoder:
+        # Each speaker's utterances one after another, as one session (the engine's adapter).
+        speakers = np.array([c.speaker for c in found.clips])
+        order = [np.flatnonzero(speakers == s) for s in sorted(set(speakers))]
+        probs, rows, _ = session_probabilities(head_embeddings(model, found.features), found, order,
+                                               head_adaptation(model, options.adapt), mask)
+        clip_index = found.clip_index[rows]
+        window_labels = probs.argmax(axis=1)
+        session = {name: float(np.mean(window_labels == i)) for i, name in enumerate(names)}
+    else:
+        probs = model.predict(norm.apply(found.features[mask]).astype(np.float32), batch_size=256, verbose=0)
+        clip_index = found.clip_index[mask]
+    _, clip_probs = evaluation.clip_probabilities(probs, clip_index)
     decided = clip_probs.argmax(axis=1)
     shares = {name: float(np.mean(decided == i)) for i, name in enumerate(names)}
     return {"path": str(folder), "clips": int(len(decided)), "speakers": len(held_out.speakers), "labels": shares,
-            "mean_probabilities": {name: float(clip_probs[:, i].mean()) for i, name in enumerate(names)}}
+            "mean_probabilities": {name: float(clip_probs[:, i].mean()) for i, name in enumerate(names)},
+            **({"session_windows": session} if session is not None else {})}
 
 
 def _protocol_text(options: TrainOptions, splits: list[Split], train_only: list[str]) -> str:

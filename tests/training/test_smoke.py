@@ -151,3 +151,51 @@ def test_distilled_student_learns_from_a_teacher_in_each_split_including_unlabel
     assert f"unlabelled speech from `{tmp_path / 'plain'}`" in licences  # the transfer set's terms are named
     model = EmotionModel(out, prefer="cpu")
     assert model.info.features.kind == "log_mel" and model.info.labels == ("neutral", "happy", "angry")
+
+
+def test_a_head_that_adapts_is_scored_in_sessions_calibrated_and_adapts_in_the_engine(tmp_path):
+    """--adapt: each speaker's windows relative to their own in training; the report scores
+    sessions and calibrates on the held-out corpora; the file carries the head, the prior and the
+    unsure line; `moodline analyze` adapts to the file's voice unless told --no-adapt."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import soundfile as sf
+
+    from training_fixtures import make_tess
+
+    ravdess = make_ravdess(tmp_path / "RAVDESS", actors=(1, 2, 3, 4), emotions=("01", "03", "05"), takes=1)
+    tess = make_tess(tmp_path / "TESS")
+    out = tmp_path / "models" / "adapting.onnx"
+    code = main(["train", "--model", "whisper_tiny", "--adapt", "session", "--prior-windows", "4",
+                 "--data", f"ravdess={ravdess}", "--data", f"tess={tess}", "--epochs", "2", "--cv", "2", "--loco",
+                 "--augment", "0", "--window-s", "1.0", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--workers", "1"])
+    assert code == 0
+    report = json.loads(out.with_name("adapting.report.json").read_text())
+    assert report["adapt"] == {"reference": "session", "scale": True, "prior_windows": 4.0}
+    for split in report["splits"]:
+        assert set(split["sessions"]) == {"clip", "balanced", "conversation"}
+        assert split["clip"]["uar"] == split["sessions"]["balanced"]["clip"]["uar"]
+    calibration = report["calibration"]
+    assert set(calibration["per_corpus"]) == {"ravdess", "tess"} and calibration["temperature"] > 0
+    card = out.with_name("adapting.md").read_text()
+    assert "In sessions: adapting to each voice" in card and "reliability diagram" in card
+    assert out.with_name("adapting.reliability.png").stat().st_size > 1000
+
+    model = EmotionModel(out, prefer="cpu")
+    assert model.adapts and model.info.adaptation.prior_windows == 4.0
+    assert model.info.unsure_threshold == calibration["unsure_threshold"]
+    talk = tmp_path / "talk.wav"
+    sf.write(talk, np.concatenate([load_audio(voice(tmp_path / f"v{i}.wav", 180 + 40 * i, seconds=2.5, seed=i), 16000)
+                                   for i in range(4)]), 16000)
+    moodline = str(Path(sys.executable).with_name("moodline"))
+    runs = [subprocess.run([moodline, "analyze", str(talk), "--model", str(out), "--format", "json",
+                            "--gate", "webrtc", *extra],  # Silero hears these tones as what they are
+                           capture_output=True, text=True, timeout=120) for extra in ([], ["--no-adapt"])]
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+    adapted, plain = (json.loads(r.stdout) for r in runs)
+    speech = [(a, b) for a, b in zip(adapted["timeline"], plain["timeline"]) if a["is_speech"]]
+    assert len(speech) >= 6
+    assert max(abs(a["probabilities"][k] - b["probabilities"][k]) for a, b in speech for k in a["probabilities"]) > 1e-3

@@ -1,0 +1,144 @@
+"""How often the conversation aid shows an emotion when someone is simply reading aloud.
+
+    .venv/bin/python benchmarks/bench_aid_false_alarms.py [--model default] [--before REPORT]
+
+Ordinary read English from the speechocean762 speakers that no part of Moodline's training heard
+(../shared/data/speechocean762: the speaker folders after the first 100, which training's babble
+noise never uses): each speaker's utterances joined, their silent edges trimmed, with short
+pauses (0.3-0.8 s) over a quiet room's noise floor, into one session of about half a minute to a
+minute. Each session is analysed as `moodline analyze` does (the engine's analyze_file, default
+settings, so a model that adapts learns the voice as it goes) and replayed through the aid's own
+LabelStabilizer with its default settings and the model's own unsure threshold. Prints the share
+of speech time the aid showed each word, per window and through the aid, with and without
+adaptation. Nobody here acts an emotion: every emotion shown other than neutral or calm is a false
+alarm.
+
+With ``--before`` (an older model's training report) it also prints, per emotion, the clip recall
+on held-out acted corpora (leave-one-corpus-out, pooled) of this model's report beside the older
+one's: what the aid's quiet costs in emotions it should catch.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from moodline.engine.analysis import AnalysisSettings, analyze_file
+from moodline.engine.audio import load_audio
+from moodline.engine.model import EmotionModel, resolve_model
+from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD, EMOTION, LabelStabilizer, StabilizerSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "speechocean762"
+RATE = 16000
+TRAINING_SPEAKERS = 100  # training's babble uses the first 100 speaker folders (training.corpora)
+PAUSE_S = (0.3, 0.8)
+NOISE_FLOOR_DBFS = -60.0
+TRIM_BELOW_DB = 35.0
+ORDINARY = ("neutral", "calm")
+
+
+def trimmed(audio: np.ndarray) -> np.ndarray:
+    frame = RATE // 40
+    n = len(audio) // frame
+    rms = np.sqrt(np.mean(audio[:n * frame].reshape(n, frame) ** 2, axis=1)) + 1e-9
+    loud = np.flatnonzero(20 * np.log10(rms / rms.max()) > -TRIM_BELOW_DB)
+    return audio[loud[0] * frame:(loud[-1] + 1) * frame] if len(loud) else audio
+
+
+def sessions(seed: int) -> list[tuple[str, np.ndarray]]:
+    folders = sorted(p for p in (DATA / "WAVE").iterdir() if p.is_dir())[TRAINING_SPEAKERS:]
+    if not folders:
+        sys.exit(f"bench_aid_false_alarms: no held-out speakers under {DATA / 'WAVE'}")
+    rng = random.Random(seed)
+    out = []
+    for folder in folders:
+        parts = []
+        for path in sorted(folder.glob("*.ogg")):
+            parts += [trimmed(load_audio(path, RATE)), np.zeros(int(rng.uniform(*PAUSE_S) * RATE), np.float32)]
+        audio = np.concatenate(parts)
+        noise = np.random.default_rng(seed).normal(0, 10 ** (NOISE_FLOOR_DBFS / 20), len(audio))
+        out.append((folder.name, (audio + noise).astype(np.float32)))
+    return out
+
+
+def shown_shares(model: EmotionModel, talks, adapt: bool, threshold: float) -> tuple[Counter, Counter, int]:
+    """Per speech window: what the aid showed and what the window's own label was."""
+    aid, raw, speech = Counter(), Counter(), 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, audio in talks:
+            path = Path(scratch) / f"{name}.wav"
+            sf.write(path, audio, RATE)
+            timeline = analyze_file(path, model, AnalysisSettings(adapt=adapt))
+            stabilizer = LabelStabilizer(StabilizerSettings(unsure_threshold=threshold))
+            for point in timeline.points:
+                readout = stabilizer.update(point)
+                if not point.is_speech:
+                    continue
+                speech += 1
+                raw[point.label] += 1
+                aid[readout.label if readout.state == EMOTION else readout.word] += 1
+    return aid, raw, speech
+
+
+def false_alarms(counts: Counter, total: int) -> float:
+    return 100 * sum(n for word, n in counts.items() if word not in ORDINARY and word not in ("Unsure", "Listening…",
+                                                                                                "Too loud")) / total
+
+
+def recall_table(report: dict, before: dict) -> list[str]:
+    def recalls(r):
+        clip = r["loco"]["pooled"]["clip"]
+        return {name: clip["per_class"][name]["recall"] for name in clip["per_class"]
+                if clip["per_class"][name]["support"]}
+    now, then = recalls(report), recalls(before)
+    lines = [f"{'emotion':<10} {'before':>7} {'now':>7} {'change':>7}"]
+    worst = 0.0
+    for name in now:
+        if name in then:
+            change = 100 * (now[name] - then[name])
+            worst = min(worst, change)
+            lines.append(f"{name:<10} {100 * then[name]:6.1f}% {100 * now[name]:6.1f}% {change:+6.1f}")
+    lines.append(f"largest fall: {-worst:.1f} points (target: at most 5)")
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=None, help="default: the shipped default model")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--before", type=Path, help="an older model's .report.json, to compare held-out recall with")
+    args = p.parse_args()
+    model = EmotionModel(resolve_model(args.model), threads=0)
+    threshold = model.info.unsure_threshold or DEFAULT_UNSURE_THRESHOLD
+    talks = sessions(args.seed)
+    seconds = sum(len(a) for _, a in talks) / RATE
+    print(f"model {model.path.name}: {len(talks)} speakers never heard in training, {seconds / 60:.1f} min of "
+          f"read English; aid: default stabiliser, unsure below {threshold:.2f}"
+          + (" (the model's own)" if model.info.unsure_threshold else " (the engine's default)"))
+    for adapt in ((True, False) if model.adapts else (False,)):
+        aid, raw, speech = shown_shares(model, talks, adapt, threshold)
+        label = "adapting to each voice" if adapt else "each window on its own" if model.adapts else "as the model is"
+        print(f"\n{label}: {speech} speech windows")
+        print(f"  per window, an emotion other than neutral/calm: {false_alarms(raw, speech):5.1f}%   "
+              + ", ".join(f"{k} {100 * v / speech:.0f}%" for k, v in raw.most_common()))
+        print(f"  the aid showed an emotion other than neutral/calm: {false_alarms(aid, speech):5.1f}% of speech "
+              f"time (target: at most 15%)   " + ", ".join(f"{k} {100 * v / speech:.0f}%" for k, v in aid.most_common()))
+    if args.before:
+        report_path = model.path.with_suffix(".report.json")
+        if not report_path.is_file():
+            sys.exit(f"bench_aid_false_alarms: {report_path}: no training report beside the model")
+        print("\nclip recall on held-out acted corpora (leave one corpus out, pooled), "
+              f"{args.before.name} -> {report_path.name}:")
+        print("\n".join(recall_table(json.loads(report_path.read_text()), json.loads(args.before.read_text()))))
+
+
+if __name__ == "__main__":
+    main()
