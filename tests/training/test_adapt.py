@@ -46,7 +46,8 @@ def test_each_voice_in_each_variant_is_taken_relative_to_itself(reference):
                 np.testing.assert_allclose(group.mean(axis=0), 0, atol=1e-3)
                 np.testing.assert_allclose(group.std(axis=0), 1, atol=1e-2)
     # The voices' offsets are gone: labels are told apart by where they sit, not by who spoke.
-    assert abs(np.corrcoef(z[:, 0, 0], labels)[0, 1]) > 0.8
+    raw = np.corrcoef(windows.features[:, 0, 0], labels)[0, 1]
+    assert np.corrcoef(z[:, 0, 0], labels)[0, 1] > max(0.6, raw + 0.2)
 
 
 def test_sessions_hold_every_clip_as_the_kind_says():
