@@ -37,7 +37,7 @@ from moodline.engine.adaptation import Adaptation, SessionAdapter
 from .dataset import WindowSet
 
 REFERENCES = ("session", "neutral", "mixed")
-SESSION_KINDS = ("clip", "balanced", "conversation")
+SESSION_KINDS = ("clip", "balanced", "conversation", "two_voices")
 CONVERSATION_NEUTRAL_SHARE = 0.7  # a conversation-like session: about this share of neutral clips
 
 
@@ -119,7 +119,9 @@ def session_orders(windows: WindowSet, labels: np.ndarray, kind: str, neutral: i
     ``clip``: each clip alone (a file analysed on its own); ``balanced``: all of a speaker's
     clips in random order; ``conversation``: about 70% neutral clips, the rest emotional, in
     random order: all of a speaker's neutral clips with a different share of their emotional
-    ones in each session, until every emotional clip has been in one."""
+    ones in each session, until every emotional clip has been in one; ``two_voices``: two
+    speakers' clips taking turns, one clip each (speakers paired in order; an odd one out talks
+    alone), what adaptation meets when a conversation's two voices share one session."""
     rng = np.random.default_rng(seed)
     clips = np.unique(windows.clip_index)
     if kind == "clip":
@@ -127,6 +129,15 @@ def session_orders(windows: WindowSet, labels: np.ndarray, kind: str, neutral: i
     clip_label = {c: labels[np.flatnonzero(windows.clip_index == c)[0]] for c in clips}
     speakers = np.array([windows.clips[c].speaker for c in clips])
     sessions = []
+    if kind == "two_voices":
+        names = sorted(set(speakers))
+        for a, b in zip(names[0::2], names[1::2] + [None]):
+            first = rng.permutation(clips[speakers == a])
+            second = rng.permutation(clips[speakers == b]) if b is not None else np.array([], dtype=clips.dtype)
+            turns = [c for pair in zip(first, second) for c in pair]
+            n = min(len(first), len(second))
+            sessions.append(np.array(turns + list(first[n:]) + list(second[n:])))
+        return sessions
     for speaker in sorted(set(speakers)):
         own = clips[speakers == speaker]
         if kind == "balanced" or neutral is None:

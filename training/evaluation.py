@@ -337,13 +337,17 @@ def _session_lines(report: Mapping[str, Any]) -> list[str]:
              "*balanced*, all of a test speaker's clips one after another in random order, one session per "
              "speaker; *conversation-like*, about 70% of a speaker's neutral clips and 30% emotional ones in "
              "random order (every neutral clip of the speaker with a different share of the emotional ones, until "
-             "each emotional clip has been in one session). The tables above use the balanced sessions.", "",
-             "| split | clip UAR, clip alone | balanced | conversation-like | window UAR, clip alone | balanced | conversation-like |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "each emotional clip has been in one session); *two voices*, two test speakers' clips taking "
+             "turns in one session, as in a conversation whose two voices are not told apart. The tables above "
+             "use the balanced sessions.", "",
+             "| split | clip UAR, clip alone | balanced | conversation-like | two voices | window UAR, clip alone "
+             "| balanced | conversation-like | two voices |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    kinds = ("clip", "balanced", "conversation", "two_voices")
     for r in rows:
         s = r["sessions"]
-        lines.append(f"| {r['name']} | " + " | ".join(_pct(s[k][level]["uar"]) for level in ("clip", "window")
-                                                     for k in ("clip", "balanced", "conversation")) + " |")
+        lines.append(f"| {r['name']} | " + " | ".join(_pct(s[k][level]["uar"]) if k in s else "–"
+                                                     for level in ("clip", "window") for k in kinds) + " |")
     calibration = report.get("calibration")
     if calibration:
         lines += ["", "**Calibration.** The head's logits are divided by a temperature fitted (negative "

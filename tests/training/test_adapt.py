@@ -67,6 +67,10 @@ def test_sessions_hold_every_clip_as_the_kind_says():
     for session in talk:
         share = np.mean([clip_label[c] == NEUTRAL for c in session])
         assert 0.6 <= share <= 0.8
+    pairs = session_orders(windows, labels, "two_voices", NEUTRAL, 0)
+    assert sorted(np.concatenate(pairs).tolist()) == clips.tolist()
+    first = pairs[0]
+    assert len(set(speakers[first])) == 2 and all(speakers[a] != speakers[b] for a, b in zip(first, first[1:]))
 
 
 def test_calibration_undoes_overconfidence_and_the_threshold_keeps_its_promise():

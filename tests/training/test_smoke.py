@@ -176,7 +176,7 @@ def test_a_head_that_adapts_is_scored_in_sessions_calibrated_and_adapts_in_the_e
     report = json.loads(out.with_name("adapting.report.json").read_text())
     assert report["adapt"] == {"reference": "session", "scale": True, "prior_windows": 4.0}
     for split in report["splits"]:
-        assert set(split["sessions"]) == {"clip", "balanced", "conversation"}
+        assert set(split["sessions"]) == {"clip", "balanced", "conversation", "two_voices"}
         assert split["clip"]["uar"] == split["sessions"]["balanced"]["clip"]["uar"]
     calibration = report["calibration"]
     assert set(calibration["per_corpus"]) == {"ravdess", "tess"} and calibration["temperature"] > 0
