@@ -33,7 +33,7 @@ def test_each_shipped_model_analyses_the_demo_by_name(name):
 
 
 def test_the_default_model_gives_its_embedding_beside_the_probabilities():
-    """Speaker adaptation will build on the pooled embedding: the shipped graph must expose it."""
+    """Speaker adaptation builds on the pooled embedding: the shipped graph must expose it."""
     model = EmotionModel(bundled_model_path("default"))
     outputs = [o.name for o in model.session.get_outputs()]
     assert outputs[0] == "probabilities" and "embedding" in outputs
@@ -45,6 +45,21 @@ def test_the_default_model_gives_its_embedding_beside_the_probabilities():
         probabilities, embedding = outputs["probabilities"], outputs["embedding"]
         assert probabilities.shape == (1, len(model.info.labels)) and embedding.shape[0] == 1
         assert embedding.shape[1] >= 256 and np.isfinite(embedding).all()
+
+
+def test_the_default_model_adapts_to_the_voice_it_hears_and_has_its_own_unsure_line():
+    model = EmotionModel(bundled_model_path("default"))
+    assert model.adapts and model.info.adaptation.prior_windows > 0
+    assert 0.3 <= model.info.unsure_threshold <= 0.95  # chosen on held-out corpora (its card)
+    runs = [subprocess.run([MOODLINE, "analyze", str(DEMO), "--model", "default", "--format", "json", *extra],
+                           capture_output=True, text=True, timeout=120) for extra in ([], ["--no-adapt"])]
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+    adapted, plain = (json.loads(r.stdout)["timeline"] for r in runs)
+    speech = [(a, b) for a, b in zip(adapted, plain) if a["is_speech"]]
+    # The first windows are judged mostly by the training speakers' statistics; by the end of
+    # the recording by the voice's own.
+    late = speech[len(speech) // 2:]
+    assert max(abs(a["probabilities"][k] - b["probabilities"][k]) for a, b in late for k in a["probabilities"]) > 0.05
 
 
 def test_info_lists_the_shipped_models():
