@@ -530,7 +530,8 @@ def run_split(options: TrainOptions, windows: WindowSet, clip_labels: np.ndarray
     allowed = _allowed(split, windows, clip_labels)
     model, norm = fitter(options, windows, clip_labels, names, split, seed, title, teacher)
     test_side = test_side.select(np.isin(clip_labels[test_side.clip_index], allowed))
-    adapt = options.adapt if MODELS[options.model].encoder and teacher is None else None
+    recipe = MODELS.get(options.model)  # a baseline (moodline baseline) has no recipe here
+    adapt = options.adapt if recipe is not None and recipe.encoder and teacher is None else None
     row = evaluate_split(model, norm, test_side, clip_labels[test_side.clip_index], names, allowed, adapt, seed)
     pred = row.pop("_pred")
     clips = np.unique(test_side.clip_index)
