@@ -35,22 +35,15 @@ from moodline.engine.audio import load_audio
 from moodline.engine.model import EmotionModel, resolve_model
 from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD, EMOTION, LabelStabilizer, StabilizerSettings
 
+from bench_aid_calm import trimmed  # a clip without its silent edges, as the calm benchmark cuts them
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "speechocean762"
 RATE = 16000
 TRAINING_SPEAKERS = 100  # training's babble uses the first 100 speaker folders (training.corpora)
 PAUSE_S = (0.3, 0.8)
 NOISE_FLOOR_DBFS = -60.0
-TRIM_BELOW_DB = 35.0
 ORDINARY = ("neutral", "calm")
-
-
-def trimmed(audio: np.ndarray) -> np.ndarray:
-    frame = RATE // 40
-    n = len(audio) // frame
-    rms = np.sqrt(np.mean(audio[:n * frame].reshape(n, frame) ** 2, axis=1)) + 1e-9
-    loud = np.flatnonzero(20 * np.log10(rms / rms.max()) > -TRIM_BELOW_DB)
-    return audio[loud[0] * frame:(loud[-1] + 1) * frame] if len(loud) else audio
 
 
 def sessions(seed: int) -> list[tuple[str, np.ndarray]]:

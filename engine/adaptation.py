@@ -25,8 +25,6 @@ import base64
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 
 from .errors import ModelError
@@ -153,9 +151,3 @@ class SessionAdapter:
         probs = np.exp(logits)
         return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
 
-
-def adaptation_summary(adapter: SessionAdapter | None) -> dict[str, Any] | None:
-    """How much speech a session's adaptation had heard (for a report), or ``None``."""
-    if adapter is None:
-        return None
-    return {"speech_windows": adapter.windows, "prior_windows": adapter.adaptation.prior_windows}

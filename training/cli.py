@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .adapt import REFERENCES
 from .conditions import CONDITIONS
 from .corpora import CorpusError, load_corpus, parse_data_arg
 
@@ -88,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
                            "band-frame is at one level, which makes the model deaf to gain)")
     head.add_argument("--states", default=None, metavar="I,J,...",
                       help="which encoder states to use: 0 = convolutions, 1-4 = transformer blocks (default: all)")
-    head.add_argument("--adapt", choices=("session", "mixed", "neutral"), default=None,
+    head.add_argument("--adapt", choices=REFERENCES, default=None,
                       help="train the head to adapt to each voice: each speaker's windows relative to the mean "
                            "of all their speech (session), of a random mix of their neutral and emotional speech "
                            "(mixed) or of their neutral speech (neutral); the model then "
