@@ -57,6 +57,7 @@ setup(
         "pyqtgraph>=0.13",
         "tqdm>=4.60",
         "threadpoolctl>=3.1",
+        "platformdirs>=3",  # where enrolled voices are kept, on each system
     ],
     extras_require={
         "train": ["tensorflow>=2.15", "tf2onnx>=1.16", "onnx>=1.15", "matplotlib>=3.7", "librosa>=0.10",

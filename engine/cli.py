@@ -10,6 +10,7 @@ import argparse
 import codecs
 import csv
 import json
+import math
 import os
 import platform
 import signal
@@ -20,12 +21,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from . import __version__
 from .analysis import JUDGING_RULES, AnalysisSettings
 from .vad import Gate
 from .batch import DEFAULT_JOBS, analyze_files, usable_cores
 from .cluster import analyze_on_ray
-from .audio import find_audio_files
+from .adaptation import VoiceBaseline
+from .audio import audio_blocks, find_audio_files
 from .errors import AudioError, MoodlineError
 from .fileio import (atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text,
                      remove_stale_parts)
@@ -36,13 +40,15 @@ from .readout import (DEFAULT_UNSURE_THRESHOLD, EMOTION, LISTENING, TOO_LOUD, TO
                       Pause, Readout, StabilizerSettings, unsure_threshold_for)
 from .tables import write_tables
 from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
+from .voices import (ENROL_S, MAX_ENROL_S, MIN_SPEECH_S, check_voice_name, find_voice, forget_voice, save_voice,
+                     voice_baseline, voice_names, voices_dir)
 
 EXIT_OK, EXIT_FAILED = 0, 2
 MODEL_HELP = ("a shipped model by name or an ONNX model file (default: default); shipped: "
               + "; ".join(f"{name}, {what}" for name, what in BUNDLED_MODELS.items()))
 SUMMARY_FILE = "summary.csv"  # analyze --out: one row per analysed file, kept across runs
 TABLES_LOCK = "tables.lock"  # analyze --out --parquet: one run at a time rewrites the tables
-COMMANDS = ("analyze", "listen", "devices", "info")  # what main() runs
+COMMANDS = ("analyze", "listen", "calibrate", "devices", "info")  # what main() runs
 # The options' defaults are the engine's own: the window's settings start from the same ones.
 DEFAULT_ANALYSIS = AnalysisSettings()
 DEFAULT_STABILIZER = StabilizerSettings()
@@ -58,6 +64,16 @@ def _load_model(spec: str | None, threads: int = 0) -> EmotionModel:
 def _settings(args: argparse.Namespace) -> AnalysisSettings:
     return AnalysisSettings(window_s=args.window, hop_s=args.hop, smoothing_windows=args.smooth,
                             vad_aggressiveness=args.vad, gate=args.gate, adapt=args.adapt).check()
+
+
+def _voice(args: argparse.Namespace, model: EmotionModel, settings: AnalysisSettings) -> VoiceBaseline | None:
+    """The enrolled voice ``--voice`` names, as ``model`` sees it (``None`` without one)."""
+    if args.voice is None:
+        return None
+    if not settings.adapt:
+        raise MoodlineError("--voice starts the adaptation from a voice, and --no-adapt turns adaptation off: "
+                            "give one of them")
+    return voice_baseline(find_voice(args.voice), model, settings)
 
 
 def _jobs(args: argparse.Namespace) -> int:
@@ -113,6 +129,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     # over cores (10 min of speech: 3.2 s this way, 3.8 s with one thread spreading each call).
     cores = usable_cores()
     model = _load_model(args.model, threads=1)
+    baseline = _voice(args, model, settings)
     inputs, failures = _find_inputs(args.paths)
     for failure in failures:
         print(f"moodline: {failure}", file=sys.stderr)
@@ -126,7 +143,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         check_writable_dir(out_dir)  # before any work: a read-only folder is one line, not one per file
         try:
             manifest = Manifest(out_dir, str(model.path), file_sha256(model.path), model.info.labels,
-                                _run_settings(settings, model, fmt, args.segments))
+                                _run_settings(settings, model, fmt, args.segments, args.voice))
         except MoodlineError as exc:
             if args.resume or args.parquet:  # both stand on the manifest
                 raise
@@ -142,9 +159,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     files = [file for file, _ in inputs]
     progress = BatchProgress(files)
     if args.ray is not None:
-        results = analyze_on_ray(files, model.path, settings, args.ray or None)
+        results = analyze_on_ray(files, model.path, settings, args.ray or None, baseline)
     else:
-        results = analyze_files(files, model, settings, jobs, progress=progress.within_file, threads=cores)
+        results = analyze_files(files, model, settings, jobs, progress=progress.within_file, threads=cores,
+                                baseline=baseline)
     with closing(results):  # ended early (Ctrl-C, stdout gone): the workers are stopped
         for (file, root), result in zip(inputs, results, strict=True):
             name = str(file)
@@ -218,10 +236,14 @@ def _find_inputs(paths: Sequence[str]) -> tuple[list[tuple[Path, Path]], list[st
     return inputs, failures
 
 
-def _run_settings(settings: AnalysisSettings, model: EmotionModel, fmt: str, segments: bool) -> dict:
+def _run_settings(settings: AnalysisSettings, model: EmotionModel, fmt: str, segments: bool,
+                  voice: str | None = None) -> dict:
     """What decides a file's results in an --out folder (the manifest keeps it per run)."""
-    return {**asdict(settings), "window_s": settings.window_s or model.info.window_s,
-            "format": fmt, "segments": bool(segments), **JUDGING_RULES}
+    found = {**asdict(settings), "window_s": settings.window_s or model.info.window_s,
+             "format": fmt, "segments": bool(segments), **JUDGING_RULES}
+    if voice is not None:  # the recording itself: a voice enrolled again is another run
+        found["voice"] = {"name": voice, "sha256": file_sha256(find_voice(voice))}
+    return found
 
 
 def _not_done_yet(inputs: list[tuple[Path, Path]], manifest: Manifest, out_dir: Path) -> list[tuple[Path, Path]]:
@@ -432,6 +454,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     with _StopSignals() as stop:
         model = _load_model(args.model)
         settings = _settings(args)
+        baseline = _voice(args, model, settings)
         line = _LiveLine(LabelStabilizer(_stabilizer_settings(args, model)), live=sys.stdout.isatty())
         if stop.requested is not None:  # ended while the model loaded: nothing to keep
             return EXIT_OK
@@ -444,7 +467,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         created = prepare_session_dir(folder) if folder is not None else False
         try:
             mic = MicrophoneSource(device=args.device, preferred_rate_hz=model.info.sample_rate_hz)
-            session = ListeningSession(model, settings, mic, folder)
+            session = ListeningSession(model, settings, mic, folder, baseline=baseline)
             session.subscribe(line.show)
             session.start()
         except BaseException:
@@ -547,6 +570,72 @@ def _readout_text(readout: Readout) -> str:
 
 
 # ---- devices, info ----------------------------------------------------------------------
+# ---- calibrate ---------------------------------------------------------------------------
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``moodline calibrate``: enrol a voice (from the microphone or a file), list or forget one."""
+    if args.list:
+        names = voice_names()
+        if names:
+            _print_result("\n".join(names))
+        else:
+            _tell(f"No voices enrolled yet (moodline calibrate --voice NAME); they are kept in {voices_dir()}")
+        return EXIT_OK
+    if args.forget is not None:
+        forget_voice(args.forget)
+        _tell(f"Voice '{args.forget}' forgotten.")
+        return EXIT_OK
+    name = check_voice_name(args.voice)
+    if not (math.isfinite(args.seconds) and MIN_SPEECH_S <= args.seconds <= MAX_ENROL_S):
+        raise MoodlineError(f"--seconds must be from {MIN_SPEECH_S:g} to {MAX_ENROL_S:g}, not {args.seconds:g}")
+    if args.source is not None and args.device is not None:
+        raise MoodlineError("--from takes the voice from a file, --device from a microphone: give one of them")
+    model = _load_model(args.model)
+    rate = model.info.sample_rate_hz
+    if args.source is not None:
+        audio, rate = _first_seconds(Path(args.source), rate, MAX_ENROL_S), rate
+    else:
+        audio, rate = _record_voice(args.device, args.seconds, rate)
+    heard = save_voice(name, audio, rate, model)
+    _tell(f"Voice '{name}' enrolled from {heard:.0f} s of speech; use it with --voice '{name}' "
+          "(analyze, listen) or in the window's Settings.")
+    return EXIT_OK
+
+
+def _first_seconds(path: Path, rate_hz: int, seconds: float) -> np.ndarray:
+    """The first ``seconds`` of the audio file at ``path``, mono at ``rate_hz``."""
+    wanted, blocks, have = round(seconds * rate_hz), [], 0
+    for block in audio_blocks(path, rate_hz):
+        blocks.append(block)
+        have += len(block)
+        if have >= wanted:
+            break
+    return np.concatenate(blocks)[:wanted] if blocks else np.zeros(0, dtype=np.float32)
+
+
+def _record_voice(device: str | None, seconds: float, preferred_rate_hz: int) -> tuple[np.ndarray, int]:
+    """``seconds`` of the microphone (less if stopped early), and the rate it recorded at."""
+    from .sources import MicrophoneSource
+
+    with _StopSignals() as stop:
+        mic = MicrophoneSource(ring_s=seconds + 1.0, device=device, preferred_rate_hz=preferred_rate_hz)
+        mic.start()
+        try:
+            waiting_since = time.monotonic()  # the countdown starts once audio flows
+            while mic.ring.written == 0 and stop.requested is None \
+                    and time.monotonic() - waiting_since < FIRST_AUDIO_WAIT_S:
+                time.sleep(0.01)
+            _tell(f"Recording '{mic.device.name}': speak normally for {seconds:g} s (read something aloud, or "
+                  "say what you did today); Ctrl-C to stop early.")
+            wanted, started = round(seconds * mic.sample_rate_hz), time.monotonic()
+            while stop.requested is None and mic.ring.written < wanted:
+                time.sleep(0.05)
+                if not mic.active or time.monotonic() - started > seconds + FIRST_AUDIO_WAIT_S:
+                    raise MoodlineError(f"audio input '{mic.device.name}': stopped delivering audio")
+        finally:
+            mic.stop()
+    return mic.ring.read(0, round(seconds * mic.sample_rate_hz))[1], mic.sample_rate_hz
+
+
 def cmd_devices(args: argparse.Namespace) -> int:
     from .sources import input_devices
 
@@ -628,6 +717,9 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
         p.add_argument("--no-adapt", dest="adapt", action="store_false", default=DEFAULT_ANALYSIS.adapt,
                        help="judge every window on its own instead of relative to the voice heard so far in "
                        "this session (models that adapt; others are unaffected)")
+        p.add_argument("--voice", metavar="NAME",
+                       help="start from the enrolled voice NAME's ordinary speech (moodline calibrate --voice "
+                       "NAME) instead of learning the voice from the session alone")
 
     p = sub.add_parser("analyze", help="analyse audio files or folders")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders (searched recursively)")
@@ -672,6 +764,24 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
                    help="show 'unsure' when the best emotion's probability is below P "
                    f"(default: the model's own, else {DEFAULT_UNSURE_THRESHOLD:.2f})")
     p.set_defaults(run=cmd_listen)
+
+    p = sub.add_parser(
+        "calibrate", help="enrol a voice: record someone speaking normally, the reference their emotion is read against",
+        description=f"Enrol a voice: about {ENROL_S:g} s of a person speaking normally (reading aloud, or talking "
+        "about their day) become the reference that analyze, listen and the window read their emotion "
+        f"against (--voice NAME). Kept privately in {voices_dir()}.")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--voice", metavar="NAME", help="record the voice NAME (again, if enrolled before)")
+    what.add_argument("--list", action="store_true", help="list the enrolled voices")
+    what.add_argument("--forget", metavar="NAME", help="remove the enrolled voice NAME")
+    p.add_argument("--from", dest="source", metavar="FILE",
+                   help=f"take the voice from an audio file (its first {MAX_ENROL_S:g} s) instead of the microphone")
+    p.add_argument("--device", metavar="NAME|INDEX", help="input device (default: the system's)")
+    p.add_argument("--seconds", type=float, default=ENROL_S, metavar="N",
+                   help=f"record N seconds (default {ENROL_S:g}; at least {MIN_SPEECH_S:g} s of them speech)")
+    p.add_argument("--model", metavar="NAME|FILE", help=MODEL_HELP + "; the voice serves every model that adapts, "
+                   "this one checks there is speech enough")
+    p.set_defaults(run=cmd_calibrate)
 
     p = sub.add_parser("devices", help="list audio input devices")
     p.set_defaults(run=cmd_devices)

@@ -23,6 +23,7 @@ from collections import deque
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from .adaptation import VoiceBaseline
 from .analysis import AnalysisSettings, analyze_file
 from .batch import FileResult
 from .errors import MoodlineError
@@ -49,11 +50,13 @@ def _worker_model(sha256: str, model_bytes: bytes) -> EmotionModel:
     return model
 
 
-def analyse_one(path: str, given: str, sha256: str, model_bytes: bytes, settings: AnalysisSettings) -> FileResult:
+def analyse_one(path: str, given: str, sha256: str, model_bytes: bytes, settings: AnalysisSettings,
+                baseline: VoiceBaseline | None = None) -> FileResult:
     """One file on a worker (``path`` absolute, ``given`` as the user wrote it, which is what
     messages name, as in a local run)."""
     try:
-        return FileResult(timeline=analyze_file(Path(path), _worker_model(sha256, model_bytes), settings))
+        return FileResult(timeline=analyze_file(Path(path), _worker_model(sha256, model_bytes), settings,
+                                                   baseline=baseline))
     except MoodlineError as exc:
         message = str(exc)
         if message.startswith(path):
@@ -62,14 +65,14 @@ def analyse_one(path: str, given: str, sha256: str, model_bytes: bytes, settings
 
 
 def analyze_on_ray(files: Sequence[Path], model_path: Path, settings: AnalysisSettings,
-                   address: str | None) -> Iterator[FileResult]:
+                   address: str | None, baseline: VoiceBaseline | None = None) -> Iterator[FileResult]:
     """Connect to the Ray cluster at ``address`` (``None``: the one ``RAY_ADDRESS`` names, else a
     new local one on this machine's cores) now, then yield each file's result in input order.
     Closing the iterator (or its end) disconnects. No files (all resumed past): no cluster."""
     if not files:
         return iter(())
     cpus = _connect(address)
-    return _results(files, model_path, settings, cpus)
+    return _results(files, model_path, settings, cpus, baseline)
 
 
 def _connect(address: str | None) -> int:
@@ -113,7 +116,8 @@ def _quiet_raylet_messages() -> None:
         worker.print_to_stdstream = lambda *args, **kwargs: None
 
 
-def _results(files: Sequence[Path], model_path: Path, settings: AnalysisSettings, cpus: int) -> Iterator[FileResult]:
+def _results(files: Sequence[Path], model_path: Path, settings: AnalysisSettings, cpus: int,
+             baseline: VoiceBaseline | None) -> Iterator[FileResult]:
     import ray
     from ray.exceptions import RayError
 
@@ -124,7 +128,7 @@ def _results(files: Sequence[Path], model_path: Path, settings: AnalysisSettings
         pending = iter(files)
 
         def submit(file: Path):
-            return file, task.remote(os.fsdecode(file.absolute()), os.fsdecode(file), sha256, model_ref, settings)
+            return file, task.remote(os.fsdecode(file.absolute()), os.fsdecode(file), sha256, model_ref, settings, baseline)
 
         in_flight = deque(submit(file) for _, file in zip(range(IN_FLIGHT_PER_CPU * cpus), pending))
         while in_flight:

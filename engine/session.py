@@ -34,6 +34,7 @@ from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
+from .adaptation import VoiceBaseline
 from .analysis import AnalysisSettings
 from .audio import to_int16
 from .errors import MoodlineError
@@ -317,14 +318,16 @@ class ListeningSession:
 
     ``source`` is a started-on-demand input with ``ring``, ``sample_rate_hz``, ``device.name``,
     ``active``, ``start()`` and ``stop()`` (a :class:`~moodline.engine.sources.MicrophoneSource`).
-    :meth:`start` and :meth:`stop` block on the device and the disk.
+    :meth:`start` and :meth:`stop` block on the device and the disk. ``baseline`` starts the
+    adaptation from an enrolled voice.
     """
 
     def __init__(self, model: EmotionModel, settings: AnalysisSettings, source,
-                 folder: Path | None = None, settings_record: dict | None = None) -> None:
+                 folder: Path | None = None, settings_record: dict | None = None,
+                 baseline: VoiceBaseline | None = None) -> None:
         self.model, self.source, self.folder = model, source, folder
         self.settings_record = settings_record or {}
-        self.analyzer = StreamingAnalyzer(model, source.ring, source.sample_rate_hz, settings)
+        self.analyzer = StreamingAnalyzer(model, source.ring, source.sample_rate_hz, settings, baseline)
         self.recorder: SessionRecorder | None = None
         self.start_index = 0  # the ring's absolute sample index at time 0 of the session
         self.timeline: Timeline | None = None  # once stopped

@@ -1,0 +1,130 @@
+"""Enrolled voices: a person speaking normally for about 20 s, kept privately, as the reference
+that adaptation starts from.
+
+A listener reads emotion against a person's ordinary voice. Without enrolment a session learns
+that voice as it listens (see :mod:`.adaptation`); with it, the session starts from the
+statistics of the person's ordinary speech and so reads the first minutes the way it reads the
+rest. A voice is kept as its recording (``NAME.wav``, mode 0600, in :func:`voices_dir`), not
+as statistics: every model has an embedding space of its own, and the recording serves any
+model, now or later, at the cost of encoding about 20 windows when a session starts.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .adaptation import VoiceBaseline
+from .analysis import AnalysisSettings, WindowClassifier, new_slicer
+from .audio import audio_blocks
+from .errors import MoodlineError
+from .fileio import atomic_output, make_private_dir
+from .model import EmotionModel
+
+ENROL_S = 20.0  # "speak normally for 20 s"
+MIN_SPEECH_S = 8.0  # less ordinary speech than this is too little to be a reference
+MAX_ENROL_S = 120.0  # a longer file gives its first two minutes
+VOICE_SUFFIX = ".wav"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _-]{0,39}")
+# Names Windows keeps for devices, whatever the suffix: a voice named so could not be stored.
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def voices_dir() -> Path:
+    """Where enrolled voices are kept: ``$MOODLINE_VOICES_DIR``, else a ``voices`` folder in
+    the user's configuration folder for Moodline (beside the window's settings on Linux)."""
+    given = os.environ.get("MOODLINE_VOICES_DIR")
+    if given:
+        return Path(given)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("Moodline", appauthor=False, roaming=True)) / "voices"
+
+
+def check_voice_name(name: str) -> str:
+    """``name`` if it can name a voice (and its file on every system), else :class:`MoodlineError`."""
+    if not _NAME.fullmatch(name) or name.rstrip() != name or name.lower() in _RESERVED:
+        raise MoodlineError(f"voice name {name!r}: use 1 to 40 letters, digits, spaces, '-' or '_', "
+                            "starting with a letter or digit")
+    return name
+
+
+def voice_path(name: str, folder: Path | None = None) -> Path:
+    return (folder or voices_dir()) / (check_voice_name(name) + VOICE_SUFFIX)
+
+
+def voice_names(folder: Path | None = None) -> list[str]:
+    """The enrolled voices, by name."""
+    folder = folder or voices_dir()
+    try:
+        files = sorted(folder.iterdir())
+    except OSError:
+        return []
+    return [f.stem for f in files if f.suffix == VOICE_SUFFIX and _NAME.fullmatch(f.stem) and f.is_file()]
+
+
+def find_voice(name: str, folder: Path | None = None) -> Path:
+    """The recording of the enrolled voice ``name``; one line naming the known ones if none."""
+    path = voice_path(name, folder)
+    if not path.is_file():
+        known = voice_names(folder)
+        listed = ", ".join(known) if known else "none yet: moodline calibrate --voice NAME"
+        raise MoodlineError(f"no voice named {name!r} (enrolled: {listed})")
+    return path
+
+
+def voice_baseline(path: str | os.PathLike, model: EmotionModel,
+                   settings: AnalysisSettings = AnalysisSettings()) -> VoiceBaseline:
+    """The statistics of ``model``'s embeddings over the speech in the recording at ``path``,
+    found by the same voice gate and windows a session uses."""
+    if not model.adapts:
+        raise MoodlineError(f"{model.path}: this model does not adapt to a voice, so an enrolled voice "
+                            "means nothing to it")
+    settings = replace(settings.check(), adapt=True)
+    session = WindowClassifier(model, settings)
+    slicer = new_slicer(model, settings)
+    for block in audio_blocks(path, model.info.sample_rate_hz):
+        session.finish(session.encode(slicer.push(block)))
+    session.finish(session.encode(slicer.flush()))
+    return session.adapter.baseline()
+
+
+def speech_seconds(baseline: VoiceBaseline, settings: AnalysisSettings) -> float:
+    """About how much speech ``baseline`` was learnt from (one hop per speech window)."""
+    return baseline.windows * settings.hop_s
+
+
+def save_voice(name: str, audio: np.ndarray, sample_rate_hz: int, model: EmotionModel,
+               settings: AnalysisSettings = AnalysisSettings(), folder: Path | None = None) -> float:
+    """Keep ``audio`` (mono) as the voice ``name`` if it holds enough speech to be a reference;
+    returns the seconds of speech found. Nothing is kept (and :class:`MoodlineError` says why)
+    when it holds too little. Replaces an earlier enrolment of the same name."""
+    target = voice_path(name, folder)
+    audio = np.asarray(audio, dtype=np.float32).reshape(-1)[: round(MAX_ENROL_S * sample_rate_hz)]
+    make_private_dir(target.parent)
+    trial = target.with_name(f".{target.stem}.{os.getpid()}.trial{VOICE_SUFFIX}")
+    try:
+        with atomic_output(trial) as tmp:  # soundfile: a file's 16-bit samples are kept exactly
+            sf.write(tmp, audio, sample_rate_hz, format="WAV", subtype="PCM_16")
+        heard = speech_seconds(voice_baseline(trial, model, settings), settings)
+        if heard < MIN_SPEECH_S:
+            raise MoodlineError(
+                f"voice {name!r}: heard {heard:.1f} s of speech in {len(audio) / sample_rate_hz:.1f} s, "
+                f"fewer than the {MIN_SPEECH_S:g} s a reference needs; nothing saved (speak for longer, "
+                "nearer the microphone)")
+        os.replace(trial, target)
+    finally:
+        trial.unlink(missing_ok=True)
+    return heard
+
+
+def forget_voice(name: str, folder: Path | None = None) -> None:
+    path = find_voice(name, folder)
+    try:
+        path.unlink()
+    except OSError as exc:
+        raise MoodlineError(f"{path}: cannot remove ({exc.strerror or exc})") from None
