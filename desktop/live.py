@@ -16,6 +16,7 @@ from moodline.engine.model import EmotionModel
 from moodline.engine.session import (ListeningSession, Recording, new_session_dir, open_session,
                                      remove_session_files)
 from moodline.engine.streaming import StreamingAnalyzer
+from moodline.engine.voices import enrolled_baseline
 
 RING_S = 30.0  # seconds of input audio the ring buffer holds
 
@@ -37,8 +38,9 @@ class LiveSession(QObject):
 
     def __init__(self, model: EmotionModel, settings: AnalysisSettings, device: str | None,
                  sessions_root: Path | None = None, source_factory: SourceFactory = microphone,
-                 settings_record: dict | None = None) -> None:
+                 settings_record: dict | None = None, voice: str = "") -> None:
         super().__init__()
+        self.voice = voice  # an enrolled voice to start from ("" = none)
         self.model, self.settings, self.device = model, settings, device
         self.sessions_root = sessions_root
         self.source_factory = source_factory
@@ -64,10 +66,11 @@ class LiveSession(QObject):
     # ---- worker thread ----------------------------------------------------------------
     def start(self) -> "LiveSession":
         """Open the device, start the engine thread and the recorder (blocking)."""
+        baseline = enrolled_baseline(self.voice, self.model, self.settings)
         source = self.source_factory(self.device, self.model.info.sample_rate_hz)
         folder = new_session_dir(self.sessions_root)
         try:
-            session = ListeningSession(self.model, self.settings, source, folder, self.settings_record)
+            session = ListeningSession(self.model, self.settings, source, folder, self.settings_record, baseline)
             session.subscribe(self.point.emit)
             session.start()
         except Exception:

@@ -26,6 +26,7 @@ from moodline.engine.readout import LISTENING, NO_SPEECH, Readout, readout_for
 from moodline.engine.session import (Recording, default_sessions_dir, open_session, save_as_session,
                                      save_session_copy, session_folder_of)
 from moodline.engine.timeline import Timeline, TimelinePoint, format_clock
+from moodline.engine.voices import find_voice
 
 from .exports import Export, write_export
 from .figure import FigureContent, save_figure
@@ -40,6 +41,7 @@ from .widgets.aid_view import ConversationAidView
 from .widgets.banner import MessageBanner, Topic
 from .widgets.device_picker import DevicePicker
 from .widgets.emotion_panel import EmotionPanel
+from .widgets.enrol_dialog import EnrolVoiceDialog
 from .widgets.icons import app_icon
 from .widgets.level_meter import LevelMeter
 from .widgets.segments_list import SegmentsList
@@ -80,8 +82,8 @@ def prepare(recording: Recording) -> tuple[Recording, TimelineSeries, GrowingEnv
     return recording, series, envelope
 
 
-def analyze_and_prepare(path, model, settings, progress, cancelled):
-    return prepare(analyze_recording(path, model, settings, progress, cancelled))
+def analyze_and_prepare(path, model, settings, voice, progress, cancelled):
+    return prepare(analyze_recording(path, model, settings, progress, cancelled, voice))
 
 
 def open_and_prepare(folder):
@@ -436,8 +438,10 @@ class MainWindow(QMainWindow):
             return  # a job is running, or the banner already says what is missing
         self.player.stop()
         self.store.setValue("device/name", device)
+        if not self._voice_enrolled():
+            return
         session = LiveSession(self.model, self.settings.analysis(), device, self.sessions_root,
-                              self.source_factory, asdict(self.settings))
+                              self.source_factory, asdict(self.settings), self.settings.voice)
         session.point.connect(self._on_live_point)
         self.recording = None
         self.timeline_view.start_live(self.model.info.labels)
@@ -658,7 +662,7 @@ class MainWindow(QMainWindow):
         self.banner.clear()
         self.update_actions()
         self._analysis = run_task(
-            Task(analyze_and_prepare, str(path), self.model, self.settings.analysis()), self.tasks,
+            Task(analyze_and_prepare, str(path), self.model, self.settings.analysis(), self.settings.voice), self.tasks,
             on_done=self._recording_ready, on_failed=self._open_failed,
             on_progress=self._analysis_progress, on_cancelled=self._analysis_cancelled)
 
@@ -883,10 +887,31 @@ class MainWindow(QMainWindow):
 
     # ---- settings --------------------------------------------------------------------
     def settings_dialog(self) -> None:
+        can_enrol = self.model is not None and self.model.adapts and self.live is None
         dialog = SettingsDialog(self.settings, self, self.places.start_folder(DialogKind.MODEL),
-                                self.model.info.unsure_threshold if self.model is not None else None)
+                                self.model.info.unsure_threshold if self.model is not None else None,
+                                self.enrol_voice if can_enrol else None)
         if dialog.exec_():
             self.apply_settings(dialog.settings())
+
+    def enrol_voice(self) -> str | None:
+        """Record a voice to enrol from the chosen input; its name, or None if none was kept."""
+        dialog = EnrolVoiceDialog(self.model, self.source_factory, self.devices.current_name(), self)
+        dialog.exec_()
+        return dialog.enrolled
+
+    def _voice_enrolled(self) -> bool:
+        """Whether the voice the settings start from (if any) is still enrolled; says so if not."""
+        voice = self.settings.voice
+        if not voice or self.model is None or not self.model.adapts or not self.settings.adapt:
+            return True
+        try:
+            find_voice(voice)
+        except MoodlineError:
+            self.show_error(Topic.SETTINGS, f"The voice '{voice}' that sessions start from is no longer enrolled: "
+                            "choose another in Settings, or enrol it again.", [("Settings…", self.settings_dialog)])
+            return False
+        return True
 
     def apply_settings(self, new: DesktopSettings) -> None:
         old, self.settings = self.settings, new

@@ -16,6 +16,7 @@ from moodline.engine.analysis import AnalysisSettings, analyze_file
 from moodline.engine.audio import audio_duration_s, to_int16
 from moodline.engine.model import EmotionModel
 from moodline.engine.session import Recording
+from moodline.engine.voices import enrolled_baseline
 
 from .series import GrowingEnvelope
 
@@ -43,8 +44,10 @@ def analyze_recording(
     settings: AnalysisSettings,
     progress: Callable[[float], None] = lambda fraction: None,
     cancelled: Callable[[], bool] = lambda: False,
+    voice: str = "",
 ) -> Recording:
-    """Decode and analyse ``path``. ``progress`` gets 0…1 (or -1 while the length is unknown)."""
+    """Decode and analyse ``path`` (starting from the enrolled ``voice``, if one is named).
+    ``progress`` gets 0…1 (or -1 while the length is unknown)."""
     path = Path(path)
     rate = model.info.sample_rate_hz
     expected_s = audio_duration_s(path)
@@ -57,6 +60,7 @@ def analyze_recording(
 
     # One pass: the engine decodes and analyses, and hands each block over for the waveform.
     timeline = analyze_file(path, model, settings, progress=on_progress,
-                            on_block=lambda block: blocks.append(to_int16(block)))
+                            on_block=lambda block: blocks.append(to_int16(block)),
+                            baseline=enrolled_baseline(voice, model, settings))
     audio = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int16)
     return Recording(timeline, audio, rate, str(path), model=str(model.path))

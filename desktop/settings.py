@@ -46,6 +46,7 @@ class DesktopSettings:
     vad_aggressiveness: int = _ANALYSIS.vad_aggressiveness  # 0 hears most as speech … 3 strictest
     speech_gate: str = _ANALYSIS.gate  # which detector decides what is speech (engine.vad.Gate)
     adapt: bool = _ANALYSIS.adapt  # judge a voice relative to the session's (models that adapt)
+    voice: str = ""  # an enrolled voice the session starts from (engine.voices); "" = learn it as it listens
     unsure_threshold: float | None = None  # None: the model's own line, else the engine's default
     model_path: str = ""  # "" = the shipped default model; "fast" = the shipped fast one; else a file
     high_contrast: bool = False  # brighter colours in every view, a black conversation aid

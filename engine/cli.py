@@ -40,8 +40,9 @@ from .readout import (DEFAULT_UNSURE_THRESHOLD, EMOTION, LISTENING, TOO_LOUD, TO
                       Pause, Readout, StabilizerSettings, unsure_threshold_for)
 from .tables import write_tables
 from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
-from .voices import (ENROL_S, MAX_ENROL_S, MIN_SPEECH_S, check_voice_name, find_voice, forget_voice, save_voice,
-                     voice_baseline, voice_names, voices_dir)
+from .sources import FIRST_AUDIO_WAIT_S
+from .voices import (ENROL_S, MAX_ENROL_S, MIN_SPEECH_S, VoiceRecording, check_voice_name,
+                     find_voice, forget_voice, save_voice, voice_baseline, voice_names, voices_dir)
 
 EXIT_OK, EXIT_FAILED = 0, 2
 MODEL_HELP = ("a shipped model by name or an ONNX model file (default: default); shipped: "
@@ -404,7 +405,6 @@ def _discard_stdout() -> None:
 
 # ---- listen -----------------------------------------------------------------------------
 TIMELINE_SUFFIXES = (".csv", ".json")  # `listen --out` with these endings: a timeline file
-FIRST_AUDIO_WAIT_S = 5.0  # an input stream may take a second or two to deliver its first samples
 
 
 class _StopSignals:
@@ -618,7 +618,8 @@ def _record_voice(device: str | None, seconds: float, preferred_rate_hz: int) ->
 
     with _StopSignals() as stop:
         mic = MicrophoneSource(ring_s=seconds + 1.0, device=device, preferred_rate_hz=preferred_rate_hz)
-        mic.start()
+        recording = VoiceRecording(mic, seconds)
+        recording.start()
         try:
             waiting_since = time.monotonic()  # the countdown starts once audio flows
             while mic.ring.written == 0 and stop.requested is None \
@@ -626,14 +627,14 @@ def _record_voice(device: str | None, seconds: float, preferred_rate_hz: int) ->
                 time.sleep(0.01)
             _tell(f"Recording '{mic.device.name}': speak normally for {seconds:g} s (read something aloud, or "
                   "say what you did today); Ctrl-C to stop early.")
-            wanted, started = round(seconds * mic.sample_rate_hz), time.monotonic()
-            while stop.requested is None and mic.ring.written < wanted:
+            while stop.requested is None and not recording.done:
                 time.sleep(0.05)
-                if not mic.active or time.monotonic() - started > seconds + FIRST_AUDIO_WAIT_S:
-                    raise MoodlineError(f"audio input '{mic.device.name}': stopped delivering audio")
+                problem = recording.problem()
+                if problem:
+                    raise MoodlineError(problem)
         finally:
-            mic.stop()
-    return mic.ring.read(0, round(seconds * mic.sample_rate_hz))[1], mic.sample_rate_hz
+            audio = recording.stop()
+    return audio, mic.sample_rate_hz
 
 
 def cmd_devices(args: argparse.Namespace) -> int:

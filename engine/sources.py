@@ -30,6 +30,7 @@ BLOCK_S = 0.02  # PortAudio block length: small, so the ring is fed steadily
 # count says whether one of the engine's input streams is open.
 _portaudio_lock = threading.RLock()
 _open_input_streams = 0
+FIRST_AUDIO_WAIT_S = 5.0  # an input stream may take a second or two to deliver its first samples
 
 
 def _sounddevice():

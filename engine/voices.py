@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from .audio import audio_blocks
 from .errors import MoodlineError
 from .fileio import atomic_output, make_private_dir
 from .model import EmotionModel
+from .sources import FIRST_AUDIO_WAIT_S
 
 ENROL_S = 20.0  # "speak normally for 20 s"
 MIN_SPEECH_S = 8.0  # less ordinary speech than this is too little to be a reference
@@ -120,6 +122,55 @@ def save_voice(name: str, audio: np.ndarray, sample_rate_hz: int, model: Emotion
     finally:
         trial.unlink(missing_ok=True)
     return heard
+
+
+def enrolled_baseline(name: str | None, model: EmotionModel,
+                      settings: AnalysisSettings = AnalysisSettings()) -> VoiceBaseline | None:
+    """The enrolled voice ``name`` as ``model`` sees it, for a session to start from; ``None``
+    when no voice is named, or when the model does not adapt or adaptation is off (the voice
+    would change nothing)."""
+    if not name or not model.adapts or not settings.adapt:
+        return None
+    return voice_baseline(find_voice(name), model, settings)
+
+
+class VoiceRecording:
+    """``seconds`` of an input source (a :class:`~.sources.MicrophoneSource`, or anything with
+    its ``ring``, ``sample_rate_hz``, ``device``, ``active``, ``start()`` and ``stop()``) for an
+    enrolment. Poll :attr:`done` and :meth:`problem`; :meth:`stop` gives the audio."""
+
+    def __init__(self, source, seconds: float = ENROL_S) -> None:
+        self.source = source
+        self.wanted = round(seconds * source.sample_rate_hz)
+        if source.ring.capacity < self.wanted:
+            raise MoodlineError(f"cannot record {seconds:g} s: the input keeps only "
+                                f"{source.ring.capacity / source.sample_rate_hz:g} s")
+        self.seconds = seconds
+        self._started = 0.0
+
+    def start(self) -> None:
+        self.source.start()
+        self._started = time.monotonic()
+
+    @property
+    def seconds_recorded(self) -> float:
+        return min(self.source.ring.written, self.wanted) / self.source.sample_rate_hz
+
+    @property
+    def done(self) -> bool:
+        return self.source.ring.written >= self.wanted
+
+    def problem(self) -> str | None:
+        """Why the recording cannot finish (the device stopped delivering), or ``None``."""
+        late = time.monotonic() - self._started > self.seconds + FIRST_AUDIO_WAIT_S
+        if not self.done and (not self.source.active or late):
+            return f"audio input '{self.source.device.name}': stopped delivering audio"
+        return None
+
+    def stop(self) -> np.ndarray:
+        """Close the input; the audio recorded (at ``source.sample_rate_hz``)."""
+        self.source.stop()
+        return self.source.ring.read(0, self.wanted)[1]
 
 
 def forget_voice(name: str, folder: Path | None = None) -> None:

@@ -13,6 +13,14 @@ from audio_fixtures import RATE, silence
 from model_factory import make_model
 
 
+@pytest.fixture(autouse=True)
+def private_voices(tmp_path_factory, monkeypatch) -> Path:
+    """Enrolled voices go to a folder of the test's own, never the user's."""
+    folder = tmp_path_factory.mktemp("voices")
+    monkeypatch.setenv("MOODLINE_VOICES_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def model_path(tmp_path_factory) -> Path:
     """An 8-label model with 2 s windows that accepts any window length."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from PyQt5.QtCore import QSize, Qt
 from PyQt5.QtGui import QValidator
@@ -19,6 +20,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QD
 from moodline.engine.analysis import MAX_WINDOW_S
 from moodline.engine.model import BUNDLED_MODELS
 from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD, GROUPINGS, MAX_DWELL_S, unsure_threshold_for
+from moodline.engine.voices import voice_names
 
 from ..settings import DesktopSettings
 
@@ -30,6 +32,7 @@ SPEECH_CHOICES = ("Almost any sound", "Most sounds", "Clear voices", "Only clear
 GROUPING_WORDS = {"none": "Each emotion (happy, sad, angry, …)",
                   "valence": "Positive, neutral or negative, with a calm–intense bar"}
 OTHER_MODEL = "other"
+NO_VOICE = "Nobody: learn each voice as it listens"
 
 
 def readings(count: int, hop_s: float) -> str:
@@ -76,10 +79,11 @@ class SmoothingBox(QSpinBox):
 
 
 class SettingsDialog(QDialog):
-    """``model_unsure`` is the loaded model's own "unsure" line (None: it has none)."""
+    """``model_unsure`` is the loaded model's own "unsure" line (None: it has none); ``enrol``
+    records a new voice and returns its name (None: cancelled, or no way to record here)."""
 
     def __init__(self, settings: DesktopSettings, parent=None, model_folder: Path | None = None,
-                 model_unsure: float | None = None) -> None:
+                 model_unsure: float | None = None, enrol: Callable[[], str | None] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Moodline settings")
         self._base = settings
@@ -126,6 +130,26 @@ class SettingsDialog(QDialog):
                   "Judge each reading relative to the voice heard so far in this session, so that a "
                   "person's ordinary way of speaking is not taken for an emotion. Off: every reading "
                   "is judged on its own. Only models made to adapt use this; others are unaffected.")
+        voice_row = QWidget()
+        row = QHBoxLayout(voice_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.voice = QComboBox()
+        self._fill_voices(settings.voice)
+        self.enrol_button = QPushButton("Enrol a voice…")
+        self.enrol_button.setToolTip("Record someone speaking normally for 20 seconds")
+        self.enrol_button.clicked.connect(self._enrol)
+        self.enrol_button.setEnabled(enrol is not None)
+        self._enrol_voice = enrol
+        row.addWidget(self.voice, 1)
+        row.addWidget(self.enrol_button)
+        self.adapt.toggled.connect(voice_row.setEnabled)
+        voice_row.setEnabled(settings.adapt)
+        voice_tip = ("Someone's ordinary way of speaking, recorded once (Enrol a voice…): each session then "
+                     "reads their emotion against it from the first word, instead of learning their voice "
+                     "as it listens. For the person the sessions are about (it does not tell voices apart). "
+                     "Enrolled voices are kept privately on this computer.")
+        self.voice.setToolTip(voice_tip)
+        self._row(form, "Start from the voice of", voice_row, voice_tip)
         unsure_row = QWidget()
         row = QHBoxLayout(unsure_row)
         row.setContentsMargins(0, 0, 0, 0)
@@ -276,6 +300,21 @@ class SettingsDialog(QDialog):
         if path:
             self.model.setText(path)
 
+    def _fill_voices(self, chosen: str) -> None:
+        self.voice.clear()
+        self.voice.addItem(NO_VOICE, "")
+        names = voice_names()
+        if chosen and chosen not in names:
+            names.append(chosen)  # chosen once and since removed: kept visible, Start says so
+        for name in names:
+            self.voice.addItem(name, name)
+        self.voice.setCurrentIndex(max(0, self.voice.findData(chosen)))
+
+    def _enrol(self) -> None:
+        name = self._enrol_voice()
+        if name:
+            self._fill_voices(name)
+
     def _unsure_own_toggled(self, own: bool) -> None:
         self.unsure.setEnabled(not own)
         if own:
@@ -291,13 +330,14 @@ class SettingsDialog(QDialog):
             getattr(self, name).setChecked(getattr(fresh, name).isChecked())
         self.model.setText("")
         self.model_choice.setCurrentIndex(self.model_choice.findData("default"))
+        self.voice.setCurrentIndex(0)
         fresh.deleteLater()
 
     def settings(self) -> DesktopSettings:
         return replace(
             self._base, window_s=self.window.value(), hop_s=self.hop.value(),
             smoothing_windows=self.smoothing.value(), vad_aggressiveness=self.vad.currentIndex(),
-            speech_gate=self.gate.currentData(), adapt=self.adapt.isChecked(),
+            speech_gate=self.gate.currentData(), adapt=self.adapt.isChecked(), voice=self.voice.currentData(),
             unsure_threshold=None if self.unsure_own.isChecked() else self.unsure.value() / 100,
             model_path=self._model_setting(),
             high_contrast=self.high_contrast.isChecked(), follow_minutes=self.follow.value(),
