@@ -1,9 +1,10 @@
 """Moodline: real-time speech emotion recognition.
 
-The source folders are the architecture (engine/, desktop/, training/, models/, assets/);
-installed, they import as ``moodline.engine``, ``moodline.desktop`` and ``moodline.training``.
+The code is in src/moodline/, a folder per part as it imports (moodline.engine, moodline.desktop,
+moodline.training; moodline/__main__.py is the ``moodline`` program); the shipped models and the
+assets are package data from models/ and assets/.
 """
-from setuptools import setup
+from setuptools import find_packages, setup
 
 # onnxruntime-gpu has wheels for x86-64 Linux and Windows only; everywhere else the plain
 # CPU build serves. The engine picks CUDA when it really works and the CPU otherwise.
@@ -24,22 +25,10 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.10",
-    packages=[
-        "moodline.engine",
-        "moodline.desktop",
-        "moodline.training",
-        "moodline.models",
-        "moodline.assets",
-        "moodline.launcher",
-    ],
-    package_dir={
-        "moodline.engine": "engine",
-        "moodline.desktop": "desktop",
-        "moodline.training": "training",
-        "moodline.models": "models",
-        "moodline.assets": "assets",
-        "moodline.launcher": "launcher",  # not a folder named moodline/: it would shadow the package
-    },
+    # src/moodline holds the code, one folder per import; the shipped models and the assets stay
+    # at the root (models/, assets/: what the README's commands and the model cards name).
+    packages=[*find_packages("src"), "moodline.models", "moodline.assets"],
+    package_dir={"": "src", "moodline.models": "models", "moodline.assets": "assets"},
     package_data={
         "moodline.models": ["*.onnx", "*.md", "*.png", "*.json"],
         "moodline.assets": ["*.png", "*.svg", "*.json", "*.flac", "*.md", "*.txt", "icons/*.svg"],
@@ -75,5 +64,5 @@ setup(
         # librosa: the reference the engine's own feature code is checked against.
         "test": ["pytest>=7.4", "pytest-qt>=4.2", "onnx>=1.15", "librosa>=0.10", "pyarrow>=14", "ray>=2.9"],
     },
-    entry_points={"console_scripts": ["moodline = moodline.launcher:main"]},
+    entry_points={"console_scripts": ["moodline = moodline.__main__:main"]},
 )

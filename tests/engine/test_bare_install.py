@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNTIME_PACKAGES = ("moodline.engine", "moodline.desktop", "moodline.launcher", "moodline.models", "moodline.assets")
+RUNTIME_PACKAGES = ("moodline.__main__", "moodline.engine", "moodline.desktop", "moodline.models", "moodline.assets")
 
 IMPORT_ALL = """
 import importlib, pkgutil, sys
@@ -22,7 +22,7 @@ names = []
 for package in sys.argv[1:]:
     module = importlib.import_module(package)
     names.append(package)
-    for info in pkgutil.walk_packages(module.__path__, package + "."):
+    for info in pkgutil.walk_packages(getattr(module, "__path__", []), package + "."):
         if not info.name.endswith(".__main__"):  # importing it would run the program
             names.append(info.name)
 for name in names:

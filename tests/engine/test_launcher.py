@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MOODLINE = str(Path(sys.executable).with_name("moodline"))
 
 FORBIDDEN = {
-    "engine": ("moodline.desktop", "moodline.training", "moodline.launcher", "PyQt5", "tensorflow", "keras"),
-    "desktop": ("moodline.training", "moodline.launcher", "tensorflow", "keras"),
+    "engine": ("moodline.desktop", "moodline.training", "moodline.__main__", "PyQt5", "tensorflow", "keras"),
+    "desktop": ("moodline.training", "moodline.__main__", "tensorflow", "keras"),
 }
 
 
@@ -44,8 +44,8 @@ def imports_of(path: Path, package: str) -> set[str]:
 @pytest.mark.parametrize("folder", sorted(FORBIDDEN))
 def test_no_backward_imports(folder):
     offending = []
-    for path in sorted((ROOT / folder).rglob("*.py")):
-        relative = path.relative_to(ROOT / folder).parent.parts
+    for path in sorted((ROOT / "src" / "moodline" / folder).rglob("*.py")):
+        relative = path.relative_to(ROOT / "src" / "moodline" / folder).parent.parts
         package = ".".join(("moodline", folder, *relative))
         for module in sorted(imports_of(path, package)):
             if any(module == bad or module.startswith(bad + ".") for bad in FORBIDDEN[folder]):
@@ -67,7 +67,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
 
 def test_terminal_commands_never_load_qt_or_tensorflow(conversation_wav, model_path):
     result = run_python(
-        "import sys; from moodline.launcher import main;"
+        "import sys; from moodline.__main__ import main;"
         f"rc = main(['analyze', {str(conversation_wav)!r}, '--model', {str(model_path)!r}, '--format', 'json']);"
         "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'PyQt5', 'tensorflow', 'pyqtgraph'});"
         "print('LOADED', loaded, file=sys.stderr); sys.exit(rc)")
@@ -81,17 +81,17 @@ def test_the_launcher_sends_each_command_where_it_runs():
     for command in ("analyze", "listen", "devices", "info", "train", "evaluate"):
         assert f"    {command} " in help_text.stdout
     # train goes to the training package, which parses its own options before loading TensorFlow.
-    result = run_python("import sys; from moodline.launcher import main; rc = main(['train', '--help']);"
+    result = run_python("import sys; from moodline.__main__ import main; rc = main(['train', '--help']);"
                         "assert 'tensorflow' not in sys.modules; sys.exit(rc)")
     assert result.returncode == 0, result.stderr
     assert "--data NAME=PATH" in result.stdout and "--cv K" in result.stdout
-    version = subprocess.run([sys.executable, "-m", "moodline.launcher", "--version"], capture_output=True, text=True)
+    version = subprocess.run([sys.executable, "-m", "moodline", "--version"], capture_output=True, text=True)
     assert version.stdout.strip() == "moodline 0.1.0"
 
 
 def test_the_engine_alone_runs_only_its_own_commands():
     result = subprocess.run([sys.executable, "-m", "moodline.engine.cli"], capture_output=True, text=True)
-    assert result.returncode == 2 and "choose a command: analyze, devices, info, listen" in result.stderr
+    assert result.returncode == 2 and "choose a command: analyze, calibrate, devices, info, listen" in result.stderr
     result = subprocess.run([sys.executable, "-m", "moodline.engine.cli", "--open", "x.wav"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "moodline: error: argument COMMAND: invalid choice" in result.stderr

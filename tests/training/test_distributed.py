@@ -39,7 +39,7 @@ def test_two_logical_devices_train_the_same_model_as_one(tmp_path, capsys):
 
     assert main(command("one.onnx")) == 0
     one_printed = capsys.readouterr().out
-    two = subprocess.run([sys.executable, "-m", "moodline.launcher", *command("two.onnx"), "--devices", "2"],
+    two = subprocess.run([sys.executable, "-m", "moodline", *command("two.onnx"), "--devices", "2"],
                          capture_output=True, text=True, timeout=600)
     assert two.returncode == 0, two.stderr[-2000:]
     assert "training on 2 replicas (MirroredStrategy), global batch 16" in two.stdout

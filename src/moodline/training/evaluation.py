@@ -441,11 +441,11 @@ def _encoder_lines(report: dict[str, Any]) -> list[str]:
         title, shape, n_states, _ = _encoder(report)
         runs = ("It runs once over each stretch of speech, not once per overlapping window: the first window of a "
                 "stretch is encoded whole, each later one only its newest hop, attending to the cached keys and "
-                "values of the rest of its window (block-causal; `engine/encoder.py`), never on Whisper's 30 s."
+                "values of the rest of its window (block-causal; `src/moodline/engine/encoder.py`), never on Whisper's 30 s."
                 if report.get("streaming") else
                 "It runs on each window's own length (the first rows of its position table), not on Whisper's 30 s.")
         lines += [
-            f"- Encoder: {title}'s audio encoder ({shape}), ported to Keras (`training/whisper.py`, checked "
+            f"- Encoder: {title}'s audio encoder ({shape}), ported to Keras (`src/moodline/training/whisper.py`, checked "
             f"against CTranslate2 on speech) and frozen. {runs}"
             + (" Each window is first shifted so its loudest band-frame sits at one level: gain does not "
                "change what the model sees, short of clipping." if report.get("level_normalised") else ""),

@@ -5,4 +5,4 @@ windows (:mod:`.windows`, :mod:`.vad`) → :mod:`.features` → :mod:`.model` �
 :mod:`.timeline` (:mod:`.analysis`, :mod:`.streaming`) → views and exports (:mod:`.cli`).
 """
 
-__version__ = "0.1.0"
+from .. import __version__  # noqa: F401  (the engine's version is Moodline's)

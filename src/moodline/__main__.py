@@ -1,4 +1,4 @@
-"""The ``moodline`` program: the one place that knows the window, the engine's commands and
+"""The ``moodline`` program (``python -m moodline`` too): the one place that knows the window, the engine's commands and
 training, and hands each command line to the one that runs it.
 
 Dependencies point one way (desktop → engine ← training); this launcher sits above all three,
@@ -38,3 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from moodline.engine.cli import main as engine_main
 
     return engine_main(argv, other_commands=TRAINING_COMMANDS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
