@@ -148,3 +148,42 @@ def test_resume_analyses_again_what_an_older_moodline_did_under_other_speech_rul
     assert b"1 failed, 3 analysed:" in again.stderr  # all analysed again
     settled = analyze(batch, "--out", out, "--resume", model=model_path)
     assert b"resuming: 3 of 4 files already done" in settled.stderr
+
+
+def test_the_archive_is_driven_from_python_as_the_command_drives_it(tmp_path, model_path, conversation):
+    """An archive run without the command line: write, resume past what is done, merge the summary."""
+    import csv
+
+    from moodline.engine.analysis import AnalysisSettings, analyze_file
+    from moodline.engine.archive import SUMMARY_FILE, Archive, find_inputs, run_settings
+    from moodline.engine.model import EmotionModel
+
+    inputs_dir = tmp_path / "talks"
+    (inputs_dir / "monday").mkdir(parents=True)
+    sf.write(inputs_dir / "a.wav", conversation, RATE)
+    sf.write(inputs_dir / "monday" / "b.wav", conversation[: 5 * RATE], RATE)
+    model, settings = EmotionModel(model_path), AnalysisSettings()
+    inputs, failures = find_inputs([str(inputs_dir), str(tmp_path / "missing")])
+    assert [f.name for f, _ in inputs] == ["a.wav", "b.wav"]
+    assert failures == [f"{tmp_path / 'missing'}: no such file or folder"]
+
+    def run(todo_expected: int) -> list[list[str]]:
+        archive = Archive(tmp_path / "out", model, run_settings(settings, model, "csv", segments=False))
+        todo = archive.not_done_yet(inputs)
+        assert len(todo) == todo_expected
+        summaries = []
+        for file, root in todo:
+            timeline = analyze_file(file, model, settings)
+            archive.keep(file, root, timeline, "csv")
+            summaries.append(timeline.to_json_dict(str(file)))
+        archive.finish(summaries, "csv", parquet=False)
+        with open(tmp_path / "out" / SUMMARY_FILE, newline="") as handle:
+            return list(csv.reader(handle))
+
+    first = run(todo_expected=2)
+    assert (tmp_path / "out" / "monday" / "b.wav.csv").is_file()  # sub-folders kept
+    assert [row[0] for row in first[1:]] == sorted(str(f) for f, _ in inputs)
+    assert run(todo_expected=0) == first  # nothing to do again; the summary keeps both rows
+    sf.write(inputs_dir / "a.wav", conversation[: 8 * RATE], RATE)  # changed since: analysed again
+    again = run(todo_expected=1)
+    assert len(again) == 3 and again[1] != first[1] and again[2] == first[2]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import csv
 import json
 import math
 import os
@@ -17,38 +16,34 @@ import signal
 import sys
 import time
 from contextlib import closing
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from . import __version__
-from .analysis import JUDGING_RULES, AnalysisSettings
-from .vad import Gate
+from .adaptation import VoiceBaseline
+from .analysis import AnalysisSettings
+from .archive import Archive, check_pyarrow, csv_cell, find_inputs, run_settings
+from .audio import audio_blocks
 from .batch import DEFAULT_JOBS, analyze_files, usable_cores
 from .cluster import analyze_on_ray
-from .adaptation import VoiceBaseline
-from .audio import audio_blocks, find_audio_files
-from .errors import AudioError, MoodlineError
-from .fileio import (atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text,
-                     remove_stale_parts)
-from .manifest import FileStatus, Manifest, file_sha256, input_stat
+from .errors import MoodlineError
+from .fileio import check_writable_dir, make_private_dir, os_error_text
+from .manifest import input_stat
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
 from .progress import BatchProgress
 from .readout import (DEFAULT_UNSURE_THRESHOLD, EMOTION, LISTENING, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, LabelStabilizer,
                       Pause, Readout, StabilizerSettings, unsure_threshold_for)
-from .tables import write_tables
-from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
 from .sources import FIRST_AUDIO_WAIT_S
-from .voices import (ENROL_S, MAX_ENROL_S, MIN_SPEECH_S, VoiceRecording, check_voice_name,
-                     find_voice, forget_voice, save_voice, voice_baseline, voice_names, voices_dir)
+from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
+from .vad import Gate
+from .voices import (ENROL_S, MAX_ENROL_S, MIN_SPEECH_S, VoiceRecording, check_voice_name, find_voice,
+                     forget_voice, save_voice, voice_baseline, voice_names, voices_dir)
 
 EXIT_OK, EXIT_FAILED = 0, 2
 MODEL_HELP = ("a shipped model by name or an ONNX model file (default: default); shipped: "
               + "; ".join(f"{name}, {what}" for name, what in BUNDLED_MODELS.items()))
-SUMMARY_FILE = "summary.csv"  # analyze --out: one row per analysed file, kept across runs
-TABLES_LOCK = "tables.lock"  # analyze --out --parquet: one run at a time rewrites the tables
 COMMANDS = ("analyze", "listen", "calibrate", "devices", "info")  # what main() runs
 # The options' defaults are the engine's own: the window's settings start from the same ones.
 DEFAULT_ANALYSIS = AnalysisSettings()
@@ -107,12 +102,6 @@ def _print_summary(name: str, timeline: Timeline, emit: Callable[[str], None] = 
         emit(f"  {format_clock(segment.start_s):>7} – {format_clock(segment.end_s):>7}  {what}")
 
 
-def _output_name(file: Path, root: Path, suffix: str) -> Path:
-    """``talk.wav`` → ``talk.wav.csv``, keeping sub-folders of an analysed folder."""
-    relative = file.relative_to(root) if root.is_dir() else Path(file.name)
-    return relative.with_name(relative.name + suffix)
-
-
 def cmd_analyze(args: argparse.Namespace) -> int:
     """``moodline analyze``: every file's timeline; bad files are listed, never the end of the batch."""
     _print_any_file_name()
@@ -122,7 +111,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if given and not args.out:
             raise MoodlineError(f"{option} works on the --out folder: give --out DIR")
     if args.parquet:
-        _check_pyarrow()
+        check_pyarrow()
     settings = _settings(args)  # a typo in --window costs no model load
     jobs = _jobs(args)
     # A file analysed here runs the model on one core per thread, a thread per core, each on
@@ -131,30 +120,27 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     cores = usable_cores()
     model = _load_model(args.model, threads=1)
     baseline = _voice(args, model, settings)
-    inputs, failures = _find_inputs(args.paths)
+    inputs, failures = find_inputs(args.paths)
     for failure in failures:
         print(f"moodline: {failure}", file=sys.stderr)
     attempted = len(inputs) + len(failures)
 
     out_dir = Path(args.out) if args.out else None
     fmt = args.format or ("csv" if out_dir else None)
-    manifest = None
-    if out_dir:
-        _make_output_folder(out_dir)
-        check_writable_dir(out_dir)  # before any work: a read-only folder is one line, not one per file
-        try:
-            manifest = Manifest(out_dir, str(model.path), file_sha256(model.path), model.info.labels,
-                                _run_settings(settings, model, fmt, args.segments, args.voice))
-        except MoodlineError as exc:
-            if args.resume or args.parquet:  # both stand on the manifest
-                raise
-            failures.append(str(exc))  # the files are still analysed and written
-            print(f"moodline: {exc}", file=sys.stderr)
+    archive = Archive(out_dir, model, run_settings(settings, model, fmt, args.segments, args.voice)) \
+        if out_dir else None
+    if archive is not None and archive.problem is not None:
+        if args.resume or args.parquet:  # both stand on the manifest
+            raise MoodlineError(archive.problem)
+        failures.append(archive.problem)  # the files are still analysed and written
+        print(f"moodline: {archive.problem}", file=sys.stderr)
     done_before = 0
     if args.resume:
-        remove_stale_parts(out_dir)  # what the run that died was writing
-        todo = _not_done_yet(inputs, manifest, out_dir)
+        todo = archive.not_done_yet(inputs)
         done_before, inputs = len(inputs) - len(todo), todo
+        if done_before:
+            print(f"moodline: resuming: {done_before} of {done_before + len(todo)} files already done "
+                  f"with this model and settings", file=sys.stderr)
     summaries: list[dict] = []
     csv_header_done = False
     files = [file for file, _ in inputs]
@@ -170,21 +156,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             stat = input_stat(file)
             try:
                 timeline = result.get()
-                if out_dir:
-                    target = out_dir / _output_name(file, root, "." + fmt)
-                    _make_output_folder(target.parent)
-                    timeline.save(target, name)
-                    if args.segments:
-                        timeline.save_segments(out_dir / _output_name(file, root, SEGMENTS_SUFFIX))
-                    if manifest is not None:
-                        manifest.record(file, FileStatus.DONE, output=target.relative_to(out_dir), stat=stat,
-                                        duration_s=timeline.duration_s, summary=timeline.summary().to_dict())
+                if archive is not None:
+                    archive.keep(file, root, timeline, fmt, args.segments, stat)
             except MoodlineError as exc:
                 failures.append(str(exc))
                 progress.write(f"moodline: {exc}")
                 progress.file_done(0.0)
-                if manifest is not None:
-                    manifest.record(file, FileStatus.FAILED, error=str(exc), stat=stat)
+                if archive is not None:
+                    archive.failed(file, str(exc), stat)
                 continue
             progress.file_done(timeline.duration_s)
             record = timeline.to_json_dict(name)
@@ -197,13 +176,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     _print_result("file," + lines[0])
                     csv_header_done = True
                 if len(lines) > 1:
-                    _print_result("\n".join(f"{_csv_cell(name)},{line}" for line in lines[1:]))
+                    _print_result("\n".join(f"{csv_cell(name)},{line}" for line in lines[1:]))
             else:
                 _print_summary(name, timeline, _print_result)
     progress.close()
-    if out_dir:
+    if archive is not None:
         try:
-            _write_folder_tables(out_dir, manifest, summaries, model.info.labels, fmt, args.parquet)
+            archive.finish(summaries, fmt, args.parquet)
         except MoodlineError as exc:
             failures.append(str(exc))
             print(f"moodline: {exc}", file=sys.stderr)
@@ -217,100 +196,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _find_inputs(paths: Sequence[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """The audio files the PATH arguments name, each with the argument it came from, and the
-    arguments (or unreadable sub-folders) that give none, as failure lines."""
-    failures: list[str] = []
-    inputs: list[tuple[Path, Path]] = []
-    for arg in paths:
-        root = Path(arg)
-        problem = _path_problem(root)
-        if problem:
-            failures.append(f"{root}: {problem}")
-            continue
-        unreadable: list[AudioError] = []
-        files = find_audio_files(root, unreadable)  # walks a folder once
-        failures += [str(error) for error in unreadable]
-        if not files and not unreadable:
-            failures.append(f"{root}: no audio files in this folder")
-        inputs += [(f, root) for f in files]
-    return inputs, failures
-
-
-def _run_settings(settings: AnalysisSettings, model: EmotionModel, fmt: str, segments: bool,
-                  voice: str | None = None) -> dict:
-    """What decides a file's results in an --out folder (the manifest keeps it per run)."""
-    found = {**asdict(settings), "window_s": settings.window_s or model.info.window_s,
-             "format": fmt, "segments": bool(segments), **JUDGING_RULES}
-    if voice is not None:  # the recording itself: a voice enrolled again is another run
-        found["voice"] = {"name": voice, "sha256": file_sha256(find_voice(voice))}
-    return found
-
-
-def _not_done_yet(inputs: list[tuple[Path, Path]], manifest: Manifest, out_dir: Path) -> list[tuple[Path, Path]]:
-    """--resume: the inputs still to analyse (new, changed, failed before, or done with another
-    model or settings); says on stderr how many are skipped."""
-    done = manifest.done_already()
-    todo = [(file, root) for file, root in inputs
-            if not ((record := done.get(str(file))) and manifest.is_current(record, file)
-                    and (out_dir / record.output).is_file())]
-    if len(todo) < len(inputs):
-        print(f"moodline: resuming: {len(inputs) - len(todo)} of {len(inputs)} files already done "
-              f"with this model and settings", file=sys.stderr)
-    return todo
-
-
-def _check_pyarrow() -> None:
-    try:
-        import pyarrow.parquet  # noqa: F401
-    except ImportError:
-        raise MoodlineError("--parquet needs pyarrow: pip install 'moodline[tables]'") from None
-
-
-def _write_folder_tables(out_dir: Path, manifest: Manifest | None, summaries: list[dict], labels: Sequence[str],
-                         fmt: str, parquet: bool) -> None:
-    """The folder's summary.csv (CSV output) and Parquet tables, from every run's results in the
-    manifest: files resumed past, analysed by earlier runs or by a run at the same time count.
-    If the manifest could not be kept, summary.csv still gets this run's ``summaries``."""
-    records = None
-    if manifest is not None:
-        with manifest:  # closed when read
-            if manifest.problem is None:
-                records = [r for r in manifest.latest() if r.status is FileStatus.DONE and r.labels == tuple(labels)]
-                summaries = [{"file": r.path, "duration_s": r.duration_s, "summary": r.summary} for r in records]
-    if fmt == "csv" and summaries:
-        _write_summary_csv(out_dir / SUMMARY_FILE, summaries, labels)
-    if manifest is not None and manifest.problem is not None:
-        raise MoodlineError(manifest.problem)
-    if parquet:
-        with exclusive_lock(out_dir / f".{TABLES_LOCK}"):
-            write_tables(out_dir, records, labels)
-
-
-def _path_problem(path: Path) -> str | None:
-    """Why a PATH argument cannot be analysed at all, or ``None``."""
-    try:
-        os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return "no such file or folder"
-    except OSError as exc:
-        return f"cannot read ({os_error_text(exc)})"
-    return None
-
-
-def _make_output_folder(folder: Path) -> None:
-    """Create an output folder (private: timelines describe someone's voice) unless it exists."""
-    if folder.is_dir():
-        return  # the user's own folder keeps its permissions
-    if folder.exists():
-        raise MoodlineError(f"{folder}: is a file, not a folder for the results")
-    try:
-        make_private_dir(folder)
-    except FileExistsError:  # created by a run in parallel: fine if it is a folder
-        if not folder.is_dir():
-            raise MoodlineError(f"{folder}: is a file, not a folder for the results") from None
-
-
 def _print_result(text: str) -> None:
     """Print results on stdout; stdout failing (a full disk) is one clear line, not a traceback."""
     try:
@@ -320,55 +205,6 @@ def _print_result(text: str) -> None:
     except OSError as exc:
         _discard_stdout()
         raise MoodlineError(f"standard output: cannot write ({os_error_text(exc)})") from None
-
-
-def _csv_cell(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text
-
-
-def _write_summary_csv(path: Path, records: list[dict], labels: Sequence[str]) -> None:
-    """Write one row per analysed file to ``path``, keeping the rows of earlier runs.
-
-    Runs into one ``--out`` folder, one after another or at the same time, each add their
-    files (a file analysed again replaces its row): the read-merge-write happens under an
-    exclusive lock, and the write is atomic.
-    """
-    header = ["file", "duration_s", "label", "speech_s", "clipped_s", *(f"p_{l}" for l in labels),
-              *(f"share_{l}" for l in labels)]
-    rows: dict[str, list[str]] = {}
-    for r in records:
-        s = r["summary"]
-        probs = [f"{s['probabilities'][l]:.6f}" if s["probabilities"] else "" for l in labels]
-        shares = [f"{s['shares'][l]:.6f}" for l in labels]
-        rows[r["file"]] = [r["file"], f"{r['duration_s']:.3f}", s["label"] or "", f"{s['speech_s']:.3f}",
-                           "" if s.get("clipped_s") is None else f"{s['clipped_s']:.3f}", *probs, *shares]
-    with exclusive_lock(path.with_name(f".{path.name}.lock")):
-        earlier = [row for row in _read_summary_rows(path, header) if row[0] not in rows]
-        table = [header, *sorted(earlier + list(rows.values()), key=lambda row: row[0])]
-        atomic_write(path, "".join(",".join(map(_csv_cell, row)) + "\n" for row in table))
-
-
-def _read_summary_rows(path: Path, header: list[str]) -> list[list[str]]:
-    """The rows of an existing summary with ``header``; none if there is no summary yet."""
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
-            table = list(csv.reader(handle))
-    except FileNotFoundError:
-        return []
-    except (OSError, csv.Error) as exc:
-        why = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
-        raise MoodlineError(f"{path}: cannot read the earlier summary to add to it ({why})") from None
-    if not table:
-        return []
-    before_clipping = [name for name in header if name != "clipped_s"]
-    if table[0] == before_clipping and all(len(row) == len(before_clipping) for row in table[1:]):
-        # Written before Moodline measured clipping: those files' clipped time is unknown (empty).
-        at = header.index("clipped_s")
-        table = [header] + [row[:at] + [""] + row[at:] for row in table[1:]]
-    if table[0] != header or any(len(row) != len(header) for row in table[1:]):
-        raise MoodlineError(f"{path}: holds a summary with other columns (another model?); "
-                            "left as it is: write to another --out folder")
-    return table[1:]
 
 
 def _name_errors(exc: UnicodeError) -> tuple[str | bytes, int]:
