@@ -25,7 +25,19 @@ from typing import Mapping
 from .errors import MoodlineError
 from .timeline import TimelinePoint
 
-LISTENING, NO_SPEECH, UNSURE, TOO_LOUD, EMOTION = "listening", "no_speech", "unsure", "too_loud", "emotion"
+
+
+class ReadoutState(Enum):
+    """What a readout says; the value names its icon and palette colour."""
+
+    LISTENING = "listening"
+    NO_SPEECH = "no_speech"
+    UNSURE = "unsure"
+    TOO_LOUD = "too_loud"
+    EMOTION = "emotion"
+
+
+LISTENING, NO_SPEECH, UNSURE, TOO_LOUD, EMOTION = ReadoutState  # short names for the states
 _STATE_WORDS = {LISTENING: "Listening…", NO_SPEECH: "No speech", UNSURE: "Unsure", TOO_LOUD: "Too loud"}
 # What a person can do about "too loud", said the same way wherever it shows.
 TOO_LOUD_ADVICE = "the voice is clipped: move the microphone away or turn its gain down"
@@ -73,7 +85,7 @@ class Pause(Enum):
 class Readout:
     """One thing to show: a state, and for ``EMOTION`` the label and its confidence."""
 
-    state: str
+    state: ReadoutState
     label: str | None = None
     confidence: float | None = None
     best_guess: str | None = None  # for UNSURE: the label that was not sure enough
@@ -86,7 +98,7 @@ class Readout:
 
     @property
     def icon(self) -> str:
-        return self.label if self.state == EMOTION else self.state
+        return self.label if self.state is EMOTION else self.state.value
 
 
 def group_probabilities(probabilities: Mapping[str, float], grouping: str = "none") -> dict[str, float]:

@@ -9,7 +9,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QFont, QFontMetrics
 from PyQt5.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout
 
-from moodline.engine.readout import EMOTION, NO_SPEECH, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, Readout
+from moodline.engine.readout import EMOTION, LISTENING, NO_SPEECH, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, Readout
 from moodline.engine.timeline import Summary, format_clock
 
 from ..palette import Palette
@@ -99,7 +99,7 @@ class EmotionPanel(QFrame):
             self.detail.setText(TOO_LOUD_ADVICE.capitalize())
         else:
             self.confidence.hide()
-            self.detail.setText("Waiting for speech" if readout.state != "listening"
+            self.detail.setText("Waiting for speech" if readout.state is not LISTENING
                                 else "Listening for speech…")
 
     def show_summary(self, summary: Summary, caption: str = "Whole recording") -> None:
