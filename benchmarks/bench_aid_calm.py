@@ -205,10 +205,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "conversation.wav"
         sf.write(wav, audio, RATE, subtype="PCM_16")
-        points = analyze_file(wav, model, desktop.analysis()).points
+        points = analyze_file(wav, model, desktop.analysis).points
 
     settings = desktop.stabilizer()
-    old = OldStabilizer(settings.min_dwell_s, settings.hysteresis, settings.unsure_threshold)
+    old = OldStabilizer(settings.min_dwell_s, settings.hysteresis, settings.unsure_line)
     new = LabelStabilizer(settings)
     old_words = [old.update(point) for point in points]
     new_readouts = [new.update(point) for point in points]

@@ -94,7 +94,7 @@ def test_large_text_makes_the_word_and_the_hints_larger(qtbot, window):
     qtbot.waitUntil(lambda: aid.width() == 2400)
     assert aid.word.font().pointSizeF() == pytest.approx(WORD_PT)
     hint_pt = aid.pause_hint.font().pointSizeF()
-    window.apply_settings(replace(window.settings, aid_large_text=True))
+    window.apply_settings(replace(window.settings, aid_display=replace(window.settings.aid_display, large_text=True)))
     assert aid.word.font().pointSizeF() == pytest.approx(WORD_PT * LARGE_TEXT_SCALE)
     assert aid.pause_hint.font().pointSizeF() == pytest.approx(hint_pt * LARGE_TEXT_SCALE)
     aid.close()
@@ -200,7 +200,7 @@ def test_percentages_are_hidden_unless_asked_for(qtbot, window):
     aid.feed(pt(4.5, "happy", 0.2))  # no longer sure: "Unsure", in words
     assert aid.word.text() == "Unsure" and "%" not in everything_shown(aid)
     assert aid.detail.text() == "no emotion is clear"
-    window.apply_settings(replace(window.settings, aid_show_percentages=True))
+    window.apply_settings(replace(window.settings, aid_display=replace(window.settings.aid_display, show_percentages=True)))
     assert aid.detail.text() == "best guess happy, 20%"
     aid.feed(pt(7.0, "sad", 0.8))
     aid.feed(pt(7.5, "sad", 0.8))
@@ -211,10 +211,10 @@ def test_the_calm_intense_bar_is_an_option_and_g_groups(qtbot, window):
     window.toggle_aid()
     aid = window.aid
     assert not aid.intensity.isVisibleTo(aid)
-    window.apply_settings(replace(window.settings, aid_intensity_bar=True))
+    window.apply_settings(replace(window.settings, aid_display=replace(window.settings.aid_display, intensity_bar=True)))
     aid.feed(pt(2.0, "calm"))
     assert aid.intensity.isVisibleTo(aid) and aid.intensity.value() < 30
-    window.apply_settings(replace(window.settings, aid_intensity_bar=False))
+    window.apply_settings(replace(window.settings, aid_display=replace(window.settings.aid_display, intensity_bar=False)))
     assert not aid.intensity.isVisibleTo(aid)
     qtbot.keyClick(aid, Qt.Key_G)
     aid.feed(pt(4.0, "angry"))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import replace
 
 import pytest
 from PyQt5.QtCore import QMimeData, QPointF, Qt, QUrl
 from PyQt5.QtGui import QDropEvent
 
 from moodline.desktop.jobs import JobState
+from moodline.engine.analysis import AnalysisSettings
 
 from desktop_fakes import wait_idle
 
@@ -85,7 +87,7 @@ def test_quitting_during_a_session_finishes_it(qtbot, window, inputs):
 def test_settings_and_sessions_are_private_whatever_the_umask(qtbot, make_window, store, inputs, umask, tmp_path):
     settings_file = tmp_path / "moodline.ini"
     window = make_window()
-    window.apply_settings(window.settings.__class__(hop_s=0.25))
+    window.apply_settings(replace(window.settings, analysis=AnalysisSettings(hop_s=0.25)))
     assert mode(settings_file) == 0o600
     window.start()
     qtbot.waitUntil(lambda: len(window.timeline_view.series) >= 2, timeout=10000)
@@ -104,4 +106,4 @@ def test_a_settings_file_readable_by_others_is_made_private(qtbot, make_window, 
     store.sync()
     os.chmod(settings_file, 0o644)
     window = make_window()
-    assert mode(settings_file) == 0o600 and window.settings.hop_s == 0.75
+    assert mode(settings_file) == 0o600 and window.settings.analysis.hop_s == 0.75

@@ -8,7 +8,9 @@ from PyQt5.QtCore import QPoint, QSettings, Qt
 from PyQt5.QtWidgets import (QAbstractButton, QAbstractSpinBox, QComboBox, QDialogButtonBox,
                              QLineEdit)
 
-from moodline.desktop.settings import DesktopSettings, load_settings
+from moodline.desktop.settings import AidDisplay, DesktopSettings, load_settings
+from moodline.engine.analysis import AnalysisSettings
+from moodline.engine.readout import Grouping, StabilizerSettings
 from moodline.desktop.widgets.settings_dialog import SettingsDialog
 
 from desktop_fakes import OTHER_MIC, wait_idle
@@ -17,21 +19,22 @@ from model_factory import make_model
 
 def test_settings_persist_across_restarts(qtbot, make_window):
     window = make_window()
-    changed = replace(DesktopSettings(), hop_s=0.25, smoothing_windows=3, vad_aggressiveness=1, speech_gate="both",
-                      adapt=False, unsure_threshold=0.55, high_contrast=True, aid_grouping="valence",
-                      aid_min_dwell_s=3.5, aid_large_text=True)
+    changed = DesktopSettings(
+        analysis=AnalysisSettings(hop_s=0.25, smoothing_windows=3, vad_aggressiveness=1, gate="both", adapt=False),
+        aid=StabilizerSettings(unsure_threshold=0.55, grouping=Grouping.VALENCE, min_dwell_s=3.5),
+        aid_display=AidDisplay(large_text=True), high_contrast=True)
     window.apply_settings(changed)
     assert window.panel.palette_.high_contrast
     window.close()
 
     again = make_window()
     assert again.settings == changed
-    assert again.settings.analysis().hop_s == 0.25 and again.settings.analysis().gate == "both"
-    assert again.settings.analysis().adapt is False  # what a session and an opened file are analysed with
+    assert again.settings.analysis.hop_s == 0.25 and again.settings.analysis.gate == "both"
+    assert again.settings.analysis.adapt is False  # what a session and an opened file are analysed with
 
 
 def test_the_dialog_reads_and_writes_every_field(qtbot):
-    start = replace(DesktopSettings(), window_s=1.5, hop_s=0.75, model_path="/tmp/m.onnx")
+    start = DesktopSettings(analysis=AnalysisSettings(window_s=1.5, hop_s=0.75), model_path="/tmp/m.onnx")
     dialog = SettingsDialog(start)
     qtbot.addWidget(dialog)
     assert dialog.settings() == start  # nothing changed: the same settings come back
@@ -45,9 +48,9 @@ def test_the_dialog_reads_and_writes_every_field(qtbot):
     dialog.unsure_own.setChecked(False)
     dialog.unsure.setValue(30)
     result = dialog.settings()
-    assert (result.hop_s, result.vad_aggressiveness, result.speech_gate, result.aid_grouping, result.high_contrast,
-            result.aid_show_percentages, result.adapt, result.unsure_threshold) == \
-        (1.0, 0, "webrtc", "valence", True, True, False, 0.3)
+    assert (result.analysis.hop_s, result.analysis.vad_aggressiveness, result.analysis.gate, result.aid.grouping,
+            result.high_contrast, result.aid_display.show_percentages, result.analysis.adapt,
+            result.aid.unsure_threshold) == (1.0, 0, "webrtc", Grouping.VALENCE, True, True, False, 0.3)
     dialog._defaults()
     assert dialog.settings() == DesktopSettings()
 
@@ -149,9 +152,10 @@ def test_a_settings_file_from_before_reads_the_same(tmp_path):
     ini.write_text("[settings]\nhop_s=0.25\nsmoothing_windows=3\nunsure_threshold=0.55\n"
                    "aid_min_dwell_s=3.5\naid_hysteresis=0.2\naid_grouping=valence\nhigh_contrast=true\n")
     loaded = load_settings(QSettings(str(ini), QSettings.IniFormat))
-    assert (loaded.hop_s, loaded.smoothing_windows, loaded.unsure_threshold, loaded.aid_min_dwell_s,
-            loaded.aid_hysteresis, loaded.aid_grouping, loaded.high_contrast) == \
-        (0.25, 3, 0.55, 3.5, 0.2, "valence", True)
+    assert (loaded.analysis.hop_s, loaded.analysis.smoothing_windows, loaded.aid.unsure_threshold,
+            loaded.aid.min_dwell_s, loaded.aid.hysteresis, loaded.aid.grouping, loaded.high_contrast) == \
+        (0.25, 3, 0.55, 3.5, 0.2, Grouping.VALENCE, True)
+    assert loaded.analysis.window_s is None  # the model's own, as the engine says it
     assert SettingsDialog(loaded).settings() == loaded
 
 
@@ -162,15 +166,16 @@ def test_the_unsure_line_of_a_file_from_before_follows_the_model_unless_it_was_c
         ini.write_text("[settings]\n" + text)
         return load_settings(QSettings(str(ini), QSettings.IniFormat))
 
-    assert load("hop_s=0.25\nunsure_threshold=0.4\n").unsure_threshold is None
-    assert load("hop_s=0.25\nunsure_threshold=0.3\n").unsure_threshold == 0.3
-    assert load("adapt=true\nunsure_threshold=0.4\n").unsure_threshold == 0.4  # saved since: a choice
+    assert load("hop_s=0.25\nunsure_threshold=0.4\n").aid.unsure_threshold is None
+    assert load("hop_s=0.25\nunsure_threshold=0.3\n").aid.unsure_threshold == 0.3
+    assert load("adapt=true\nunsure_threshold=0.4\n").aid.unsure_threshold == 0.4  # saved since: a choice
+    assert load("window_s=0\n").analysis.window_s is None  # how files said "the model's own" before
 
 
 def test_the_unsure_line_is_the_models_own_unless_one_is_chosen(qtbot, make_window, tmp_path, store):
     own_line = make_model(tmp_path / "own_line.onnx", window_s=2.0, metadata={"unsure_threshold": "0.55"})
     window = make_window(model=own_line)
-    assert window.settings.unsure_threshold is None
+    assert window.settings.aid.unsure_threshold is None
     assert window.unsure_threshold() == window.timeline_view.unsure_threshold == 0.55
     assert window.segments_list.model.unsure_threshold == 0.55
     dialog = SettingsDialog(window.settings, model_unsure=0.55)
@@ -183,8 +188,8 @@ def test_the_unsure_line_is_the_models_own_unless_one_is_chosen(qtbot, make_wind
     assert window.segments_list.model.unsure_threshold == 0.3
     window.close()
     again = make_window(model=own_line)
-    assert again.settings.unsure_threshold == 0.3 and again.unsure_threshold() == 0.3
-    again.apply_settings(replace(again.settings, unsure_threshold=None))  # back to the model's own
+    assert again.settings.aid.unsure_threshold == 0.3 and again.unsure_threshold() == 0.3
+    again.apply_settings(replace(again.settings, aid=replace(again.settings.aid, unsure_threshold=None)))
     assert again.unsure_threshold() == 0.55
     assert store.value("settings/unsure_threshold") is None
     again.close()
@@ -195,11 +200,9 @@ def test_the_unsure_line_is_the_models_own_unless_one_is_chosen(qtbot, make_wind
 
 def test_the_windows_defaults_are_the_engines():
     """The window, `moodline analyze` and `moodline listen` start from the same settings."""
-    from moodline.engine.analysis import AnalysisSettings
-    from moodline.engine.readout import StabilizerSettings
-
-    assert DesktopSettings().analysis() == AnalysisSettings()
-    assert DesktopSettings().stabilizer() == StabilizerSettings()
+    assert DesktopSettings().analysis == AnalysisSettings()
+    assert DesktopSettings().aid == StabilizerSettings()
+    assert DesktopSettings().stabilizer() == StabilizerSettings().for_model(None)
 
 
 def test_a_speech_gate_this_moodline_lacks_falls_back_to_the_default():
@@ -208,5 +211,5 @@ def test_a_speech_gate_this_moodline_lacks_falls_back_to_the_default():
             return {"settings/speech_gate": "loudness", "settings/hop_s": "0.25"}.get(key)
 
     loaded = load_settings(Store())
-    assert loaded.speech_gate == DesktopSettings().speech_gate and loaded.hop_s == 0.25
-    loaded.analysis().check()  # the window can analyse with what it loaded
+    assert loaded.analysis.gate == DesktopSettings().analysis.gate and loaded.analysis.hop_s == 0.25
+    loaded.analysis.check()  # the window can analyse with what it loaded

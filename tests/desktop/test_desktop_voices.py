@@ -79,9 +79,9 @@ def test_a_session_starts_from_the_chosen_voice(qtbot, make_window, inputs, adap
     run_session(qtbot, window, inputs)
     folder = window.recording.folder
     live = [p for p in window.recording.timeline.points if p.is_speech]
-    offline = analyze_file(folder / "audio.wav", window.model, window.settings.analysis(),
+    offline = analyze_file(folder / "audio.wav", window.model, window.settings.analysis,
                            baseline=voice_baseline(find_voice("Sam"), window.model))
-    fresh = analyze_file(folder / "audio.wav", window.model, window.settings.analysis())
+    fresh = analyze_file(folder / "audio.wav", window.model, window.settings.analysis)
     first = lambda t: next(p for p in t.points if p.is_speech)  # noqa: E731
     labels = window.model.info.labels
     # Live, the session read the first words against Sam's voice, as offline with the voice does.

@@ -166,7 +166,7 @@ def test_the_options_default_to_the_engines_settings(model_path, tmp_path):
     parser = cli._parser()
     for argv in (["analyze", "x.wav"], ["listen"]):
         assert cli._settings(parser.parse_args(argv)) == AnalysisSettings()
-    assert cli._stabilizer_settings(parser.parse_args(["listen"]), EmotionModel(model_path)) == StabilizerSettings()
+    assert cli._stabilizer_settings(parser.parse_args(["listen"]), EmotionModel(model_path)) == StabilizerSettings().for_model(None)
     own_line = EmotionModel(make_model(tmp_path / "own.onnx", metadata={"unsure_threshold": "0.55"}))
     assert cli._stabilizer_settings(parser.parse_args(["listen"]), own_line).unsure_threshold == 0.55
     given = parser.parse_args(["listen", "--unsure", "0.3"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from moodline.engine.readout import (EMOTION, LISTENING, NO_SPEECH, PAUSED_HINT_AFTER_S, UNSURE,
+from moodline.engine.readout import (EMOTION, Grouping, LISTENING, NO_SPEECH, PAUSED_HINT_AFTER_S, UNSURE,
                                      LabelStabilizer, Pause, StabilizerSettings,
                                      group_probabilities, intensity, readout_for)
 from moodline.engine.timeline import TimelinePoint
@@ -147,10 +147,10 @@ def test_a_fading_emotion_becomes_unsure_with_hysteresis():
 
 def test_grouping_into_positive_neutral_negative_with_intensity():
     probs = point(2.0, angry=0.5, sad=0.2, happy=0.1).probabilities
-    grouped = group_probabilities(probs, "valence")
+    grouped = group_probabilities(probs, Grouping.VALENCE)
     assert set(grouped) == {"positive", "neutral", "negative"}
     assert sum(grouped.values()) == pytest.approx(1.0)
-    readout = readout_for(point(2.0, angry=0.5, sad=0.2, happy=0.1), grouping="valence")
+    readout = readout_for(point(2.0, angry=0.5, sad=0.2, happy=0.1), grouping=Grouping.VALENCE)
     assert readout.label == "negative" and readout.icon == "negative"
     calm = intensity(point(2.0, calm=0.9).probabilities)
     angry = intensity(point(2.0, angry=0.9).probabilities)

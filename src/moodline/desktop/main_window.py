@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -360,7 +360,7 @@ class MainWindow(QMainWindow):
                                               "ONNX models (*.onnx)")
         if path:
             self.places.remember_folder(DialogKind.MODEL, path)
-            self.apply_settings(DesktopSettings(**{**asdict(self.settings), "model_path": path}))
+            self.apply_settings(replace(self.settings, model_path=path))
 
     # ---- devices ---------------------------------------------------------------------
     def refresh_devices(self) -> None:
@@ -440,8 +440,8 @@ class MainWindow(QMainWindow):
         self.store.setValue("device/name", device)
         if not self._voice_enrolled():
             return
-        session = LiveSession(self.model, self.settings.analysis(), device, self.sessions_root,
-                              self.source_factory, asdict(self.settings), self.settings.voice)
+        session = LiveSession(self.model, self.settings.analysis, device, self.sessions_root,
+                              self.source_factory, self.settings.to_record(), self.settings.voice)
         session.point.connect(self._on_live_point)
         self.recording = None
         self.timeline_view.start_live(self.model.info.labels)
@@ -662,7 +662,7 @@ class MainWindow(QMainWindow):
         self.banner.clear()
         self.update_actions()
         self._analysis = run_task(
-            Task(analyze_and_prepare, str(path), self.model, self.settings.analysis(), self.settings.voice), self.tasks,
+            Task(analyze_and_prepare, str(path), self.model, self.settings.analysis, self.settings.voice), self.tasks,
             on_done=self._recording_ready, on_failed=self._open_failed,
             on_progress=self._analysis_progress, on_cancelled=self._analysis_cancelled)
 
@@ -870,7 +870,7 @@ class MainWindow(QMainWindow):
         folder = Path(folder)
         if self.recording.folder is not None:
             return save_session_copy(self.recording.folder, folder)
-        return save_as_session(self.recording, folder, asdict(self.settings))
+        return save_as_session(self.recording, folder, self.settings.to_record())
 
     def save_session_dialog(self) -> None:
         start = self._start_folder(DialogKind.SAVE_SESSION) / "moodline-session"
@@ -903,7 +903,7 @@ class MainWindow(QMainWindow):
     def _voice_enrolled(self) -> bool:
         """Whether the voice the settings start from (if any) is still enrolled; says so if not."""
         voice = self.settings.voice
-        if not voice or self.model is None or not self.model.adapts or not self.settings.adapt:
+        if not voice or self.model is None or not self.model.adapts or not self.settings.analysis.adapt:
             return True
         try:
             find_voice(voice)
@@ -927,12 +927,12 @@ class MainWindow(QMainWindow):
         self.timeline_view.follow_minutes = new.follow_minutes
         self._show_unsure_threshold()
         if self.aid is not None:
-            self.aid.set_display(new.aid_display())
+            self.aid.set_display(new.aid_display)
         if new.model_path != old.model_path:
             self.model_path_override = None
             if not self.jobs & (JobState.STARTING | JobState.FINISHING | JobState.ANALYSING | JobState.OPENING):
                 self.reload_model()
-        if self.live is not None and new.analysis() != old.analysis():
+        if self.live is not None and new.analysis != old.analysis:
             self.show_info(Topic.SETTINGS, "The new analysis settings apply from the next Start.")
 
     # ---- conversation aid ------------------------------------------------------------
@@ -941,7 +941,7 @@ class MainWindow(QMainWindow):
             self.aid.close()
             return
         self.aid = ConversationAidView(self.palette_, self.settings.stabilizer(self.unsure_threshold()),
-                                       self.settings.aid_display())
+                                       self.settings.aid_display)
         self.aid.left.connect(self._aid_left)
         self.aid.enter(self.screen())
 

@@ -1,19 +1,20 @@
 """The user's settings with their named defaults, persisted with ``QSettings``.
 
-The dataclass is plain Python; :func:`load_settings` / :func:`save_settings` map it to and
-from a ``QSettings`` store (one key per field, under ``settings/``).
+The dataclass is plain Python and holds the engine's own settings dataclasses; :func:`load_settings`
+/ :func:`save_settings` map it to and from a ``QSettings`` store (one key per value, under
+``settings/``, named in :data:`FILE_KEYS`).
 """
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from moodline.engine.analysis import AnalysisSettings
 from moodline.engine.errors import MoodlineError
 from moodline.engine.fileio import PRIVATE_FILE_MODE, create_private_file, make_private_dir
-from moodline.engine.readout import StabilizerSettings, unsure_threshold_for
+from moodline.engine.readout import Grouping, StabilizerSettings, unsure_threshold_for
 from moodline.engine.vad import Gate
 
 from .palette import Palette
@@ -30,92 +31,120 @@ class AidDisplay:
     large_text: bool = False
 
 
-GATE_NAMES = tuple(g.value for g in Gate)
-
-# The window starts from the engine's defaults, as `moodline analyze` and `listen` do.
-_ANALYSIS, _STABILIZER = AnalysisSettings(), StabilizerSettings()
 # Until models carried their own "unsure" line, every save wrote this one, chosen or not.
 _UNSURE_BEFORE_MODELS_HAD_THEIRS = 0.40
 
 
 @dataclass(frozen=True)
 class DesktopSettings:
-    window_s: float = _ANALYSIS.window_s or 0.0  # 0 = the model's own window
-    hop_s: float = _ANALYSIS.hop_s
-    smoothing_windows: int = _ANALYSIS.smoothing_windows
-    vad_aggressiveness: int = _ANALYSIS.vad_aggressiveness  # 0 hears most as speech … 3 strictest
-    speech_gate: str = _ANALYSIS.gate  # which detector decides what is speech (engine.vad.Gate)
-    adapt: bool = _ANALYSIS.adapt  # judge a voice relative to the session's (models that adapt)
+    """What the window is set to: the engine's own settings (how the voice is read, how the
+    readout is calmed) and the window's (what the aid shows, the model, colours, the live view).
+    A ``None`` means "the model's own", as in the engine: ``analysis.window_s`` the model's
+    window, ``aid.unsure_threshold`` its "unsure" line."""
+
+    analysis: AnalysisSettings = AnalysisSettings()  # the window starts from the engine's defaults
+    aid: StabilizerSettings = StabilizerSettings()
+    aid_display: AidDisplay = AidDisplay()
     voice: str = ""  # an enrolled voice the session starts from (engine.voices); "" = learn it as it listens
-    unsure_threshold: float | None = None  # None: the model's own line, else the engine's default
     model_path: str = ""  # "" = the shipped default model; "fast" = the shipped fast one; else a file
     high_contrast: bool = False  # brighter colours in every view, a black conversation aid
     follow_minutes: float = 2.0  # the live timeline shows the last N minutes
-    aid_grouping: str = _STABILIZER.grouping  # "none" or "valence"
-    aid_min_dwell_s: float = _STABILIZER.min_dwell_s
-    aid_hysteresis: float = _STABILIZER.hysteresis
-    aid_show_percentages: bool = AidDisplay.show_percentages
-    aid_intensity_bar: bool = AidDisplay.intensity_bar
-    aid_large_text: bool = AidDisplay.large_text
-
-    def analysis(self) -> AnalysisSettings:
-        return AnalysisSettings(window_s=self.window_s or None, hop_s=self.hop_s,
-                                smoothing_windows=self.smoothing_windows,
-                                vad_aggressiveness=self.vad_aggressiveness, gate=self.speech_gate,
-                                adapt=self.adapt)
 
     def unsure_line(self, model_own: float | None) -> float:
         """The "unsure" line in use with a model whose own line is ``model_own`` (or none)."""
-        return unsure_threshold_for(self.unsure_threshold, model_own)
+        return unsure_threshold_for(self.aid.unsure_threshold, model_own)
 
     def stabilizer(self, unsure_threshold: float | None = None) -> StabilizerSettings:
         """The aid's settings, with ``unsure_threshold`` the line in use (by default the one
         chosen, else the engine's: as for a model without a line of its own)."""
-        line = self.unsure_line(None) if unsure_threshold is None else unsure_threshold
-        return StabilizerSettings(min_dwell_s=self.aid_min_dwell_s, hysteresis=self.aid_hysteresis,
-                                  unsure_threshold=line, grouping=self.aid_grouping)
+        return replace(self.aid, unsure_threshold=self.unsure_line(None) if unsure_threshold is None
+                       else unsure_threshold)
 
     def colour_palette(self) -> Palette:
         """The one palette every view draws with."""
         return Palette(high_contrast=self.high_contrast)
 
-    def aid_display(self) -> AidDisplay:
-        return AidDisplay(show_percentages=self.aid_show_percentages,
-                          intensity_bar=self.aid_intensity_bar, large_text=self.aid_large_text)
+    def to_record(self) -> dict:
+        """Every value by its settings-file key, ready for JSON (what a session folder records)."""
+        return {key: _plain(_value(self, key)) for key in FILE_KEYS}
+
+
+# The settings file's keys, under "settings/" (the same since before the settings were nested),
+# and where each value lives: (part of DesktopSettings or None for its own field, field).
+FILE_KEYS: dict[str, tuple[str | None, str]] = {
+    "window_s": ("analysis", "window_s"),  # 0 in a file: the model's own (None)
+    "hop_s": ("analysis", "hop_s"),
+    "smoothing_windows": ("analysis", "smoothing_windows"),
+    "vad_aggressiveness": ("analysis", "vad_aggressiveness"),
+    "speech_gate": ("analysis", "gate"),
+    "adapt": ("analysis", "adapt"),
+    "voice": (None, "voice"),
+    "unsure_threshold": ("aid", "unsure_threshold"),  # absent: the model's own
+    "model_path": (None, "model_path"),
+    "high_contrast": (None, "high_contrast"),
+    "follow_minutes": (None, "follow_minutes"),
+    "aid_grouping": ("aid", "grouping"),
+    "aid_min_dwell_s": ("aid", "min_dwell_s"),
+    "aid_hysteresis": ("aid", "hysteresis"),
+    "aid_show_percentages": ("aid_display", "show_percentages"),
+    "aid_intensity_bar": ("aid_display", "intensity_bar"),
+    "aid_large_text": ("aid_display", "large_text"),
+}
+_OPTIONAL_FLOATS = {"window_s", "unsure_threshold"}  # None by default: a number when set
+_CHOICES = {"speech_gate": Gate, "aid_grouping": Grouping}  # stored as the enum's value
+
+
+def _value(settings: DesktopSettings, key: str):
+    part, name = FILE_KEYS[key]
+    return getattr(getattr(settings, part) if part else settings, name)
+
+
+def _plain(value):
+    return value.value if isinstance(value, Grouping) else value
+
+
+def _parse(key: str, raw, default):
+    """A value read from the file, as its field's type; ``ValueError`` if it cannot be one."""
+    if key in _CHOICES:
+        choice = _CHOICES[key](str(raw))  # a choice this Moodline lacks (an edited or newer file): ValueError
+        return choice.value if key == "speech_gate" else choice
+    kind = float if key in _OPTIONAL_FLOATS else type(default)
+    if kind is bool:  # an INI file gives "true" / "false", and bool("false") is True
+        if str(raw).lower() not in ("true", "false"):
+            raise ValueError(raw)
+        return str(raw).lower() == "true"
+    value = kind(raw)
+    return None if key == "window_s" and value == 0.0 else value
 
 
 def load_settings(store) -> DesktopSettings:
     """Settings from a ``QSettings``; missing or unreadable values keep their defaults."""
-    values = {}
-    for f in fields(DesktopSettings):
-        raw = store.value(f"settings/{f.name}")
+    defaults = DesktopSettings()
+    parts: dict[str | None, dict] = {None: {}, "analysis": {}, "aid": {}, "aid_display": {}}
+    for key, (part, name) in FILE_KEYS.items():
+        raw = store.value(f"settings/{key}")
         if raw is None:
             continue
-        kind = float if f.name == "unsure_threshold" else type(f.default)
-        if kind is bool:  # an INI file gives "true" / "false", and bool("false") is True
-            if str(raw).lower() not in ("true", "false"):
-                continue
-            values[f.name] = str(raw).lower() == "true"
-            continue
         try:
-            values[f.name] = kind(raw)
+            parts[part][name] = _parse(key, raw, _value(defaults, key))
         except (TypeError, ValueError):
             continue
-    if values.get("speech_gate") not in (None, *GATE_NAMES):
-        del values["speech_gate"]  # a gate this Moodline does not have (an edited or newer file)
-    if store.value("settings/adapt") is None and values.get("unsure_threshold") == _UNSURE_BEFORE_MODELS_HAD_THEIRS:
+    if store.value("settings/adapt") is None and parts["aid"].get("unsure_threshold") == _UNSURE_BEFORE_MODELS_HAD_THEIRS:
         # A file from before 'adapt' was saved: its 0.40 was the default, not a choice, so
         # the line now follows the model. Any other value there was the user's and stays.
-        del values["unsure_threshold"]
-    return DesktopSettings(**values)
+        del parts["aid"]["unsure_threshold"]
+    return DesktopSettings(analysis=replace(defaults.analysis, **parts["analysis"]),
+                           aid=replace(defaults.aid, **parts["aid"]),
+                           aid_display=replace(defaults.aid_display, **parts["aid_display"]), **parts[None])
 
 
 def save_settings(store, settings: DesktopSettings) -> None:
-    for name, value in asdict(settings).items():
-        if value is None:  # the unsure line left to the model: no value to keep
-            store.remove(f"settings/{name}")
+    for key in FILE_KEYS:
+        value = _value(settings, key)
+        if value is None:  # left to the model: no value to keep
+            store.remove(f"settings/{key}")
         else:
-            store.setValue(f"settings/{name}", value)
+            store.setValue(f"settings/{key}", _plain(value))
     store.sync()
     make_store_private(store)
 

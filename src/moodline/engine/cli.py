@@ -34,7 +34,7 @@ from .manifest import input_stat
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
 from .progress import BatchProgress
 from .readout import (DEFAULT_UNSURE_THRESHOLD, EMOTION, LISTENING, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, LabelStabilizer,
-                      Pause, Readout, StabilizerSettings, unsure_threshold_for)
+                      Pause, Readout, StabilizerSettings)
 from .sources import FIRST_AUDIO_WAIT_S
 from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
 from .vad import Gate
@@ -80,8 +80,8 @@ def _jobs(args: argparse.Namespace) -> int:
 
 def _stabilizer_settings(args: argparse.Namespace, model: EmotionModel) -> StabilizerSettings:
     """How ``listen`` calms its readout; ``--unsure`` defaults to the model's own line."""
-    unsure = unsure_threshold_for(args.unsure, model.info.unsure_threshold)
-    return StabilizerSettings(min_dwell_s=args.hold, unsure_threshold=unsure).check()
+    return StabilizerSettings(min_dwell_s=args.hold, unsure_threshold=args.unsure) \
+        .for_model(model.info.unsure_threshold).check()
 
 
 # ---- analyze ----------------------------------------------------------------------------

@@ -57,11 +57,20 @@ LISTENING_AFTER_S = 20.0  # a silence this long ends the conversation turn: back
 CONFIRM_S = 0.5
 MAX_DWELL_S = 30.0  # a label held longer than this would no longer follow the conversation
 
+
+
+class Grouping(Enum):
+    """How emotions are shown: each on its own, or grouped by valence (with an intensity bar)."""
+
+    NONE = "none"
+    VALENCE = "valence"
+
+
 # Grouping of the eight emotions into valence categories. Labels a model has beyond these
 # fall into "neutral". Surprise is counted as positive: in acted corpora it mostly is.
-GROUPINGS: dict[str, dict[str, str] | None] = {
-    "none": None,
-    "valence": {
+GROUPINGS: dict[Grouping, dict[str, str] | None] = {
+    Grouping.NONE: None,
+    Grouping.VALENCE: {
         "happy": "positive", "calm": "positive", "surprised": "positive",
         "neutral": "neutral",
         "sad": "negative", "angry": "negative", "fearful": "negative", "disgust": "negative",
@@ -101,8 +110,8 @@ class Readout:
         return self.label if self.state is EMOTION else self.state.value
 
 
-def group_probabilities(probabilities: Mapping[str, float], grouping: str = "none") -> dict[str, float]:
-    """Probabilities summed into the categories of ``grouping`` (unchanged for ``"none"``)."""
+def group_probabilities(probabilities: Mapping[str, float], grouping: Grouping = Grouping.NONE) -> dict[str, float]:
+    """Probabilities summed into the categories of ``grouping`` (unchanged for ``Grouping.NONE``)."""
     groups = GROUPINGS[grouping]
     if groups is None:
         return dict(probabilities)
@@ -127,7 +136,7 @@ def unsure_threshold_for(chosen: float | None, model_own: float | None) -> float
 
 
 def readout_for(point: TimelinePoint | None, unsure_threshold: float = DEFAULT_UNSURE_THRESHOLD,
-                grouping: str = "none") -> Readout:
+                grouping: Grouping = Grouping.NONE) -> Readout:
     """The honest, unsmoothed readout of one point (``None``: nothing heard yet)."""
     if point is None:
         return Readout(LISTENING)
@@ -153,19 +162,31 @@ class StabilizerSettings:
     dim_after_s: float = DIM_AFTER_S
     paused_hint_after_s: float = PAUSED_HINT_AFTER_S
     listening_after_s: float = LISTENING_AFTER_S
-    unsure_threshold: float = DEFAULT_UNSURE_THRESHOLD
-    grouping: str = "none"
+    unsure_threshold: float | None = None  # None: the model's own line (see for_model), else the default
+    grouping: Grouping = Grouping.NONE
+
+    @property
+    def unsure_line(self) -> float:
+        """The "unsure" line in use (:data:`DEFAULT_UNSURE_THRESHOLD` if none is set)."""
+        return unsure_threshold_for(self.unsure_threshold, None)
+
+    def for_model(self, model_own: float | None) -> "StabilizerSettings":
+        """These settings for a model whose own "unsure" line is ``model_own`` (or none): the
+        line chosen here if one is, else the model's, else the default."""
+        return replace(self, unsure_threshold=unsure_threshold_for(self.unsure_threshold, model_own))
 
     def check(self) -> "StabilizerSettings":
         """These settings, if every value is within its range; else one clear error."""
         if not (math.isfinite(self.min_dwell_s) and 0.0 <= self.min_dwell_s <= MAX_DWELL_S):
             raise MoodlineError(f"hold must be between 0 and {MAX_DWELL_S:g} seconds, not {self.min_dwell_s:g}")
-        if not (math.isfinite(self.unsure_threshold) and 0.0 <= self.unsure_threshold <= 1.0):
-            raise MoodlineError(f"the unsure threshold is a probability between 0 and 1, not {self.unsure_threshold:g}")
+        line = self.unsure_line
+        if not (math.isfinite(line) and 0.0 <= line <= 1.0):
+            raise MoodlineError(f"the unsure threshold is a probability between 0 and 1, not {line:g}")
         if not 0.0 <= self.hysteresis <= 1.0:
             raise MoodlineError(f"hysteresis is a probability between 0 and 1, not {self.hysteresis:g}")
-        if self.grouping not in GROUPINGS:
-            raise MoodlineError(f"grouping must be one of {', '.join(GROUPINGS)}, not {self.grouping!r}")
+        if not isinstance(self.grouping, Grouping):
+            raise MoodlineError(f"grouping must be one of {', '.join(g.value for g in Grouping)}, "
+                                f"not {self.grouping!r}")
         return self
 
 
@@ -201,7 +222,7 @@ class LabelStabilizer:
         if self._last_end_s is not None and not 0 <= now - self._last_end_s <= s.listening_after_s:
             self.reset()
         self._last_end_s = now
-        raw = readout_for(point, s.unsure_threshold, s.grouping)
+        raw = readout_for(point, s.unsure_line, s.grouping)
         if raw.state == NO_SPEECH:
             self._candidate = None
             return self._hold_through_pause(point)
@@ -237,7 +258,7 @@ class LabelStabilizer:
             held = probs.get(shown.label, 0.0)
             if raw.state == EMOTION and raw.label != shown.label and raw.confidence >= held + s.hysteresis:
                 return raw
-            if held < s.unsure_threshold - s.hysteresis:
+            if held < s.unsure_line - s.hysteresis:
                 best = max(probs, key=probs.get)
                 return Readout(UNSURE, confidence=probs[best], best_guess=best, intensity=raw.intensity)
             return None

@@ -18,7 +18,7 @@ from PyQt5.QtGui import QFont, QFontMetrics
 from PyQt5.QtWidgets import QGraphicsOpacityEffect, QLabel, QVBoxLayout, QWidget
 
 from moodline.engine.readout import (EMOTION, GROUP_ORDER, INTENSITY, LISTENING, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE,
-                                     LabelStabilizer, Pause, Readout, StabilizerSettings)
+                                     Grouping, LabelStabilizer, Pause, Readout, StabilizerSettings)
 from moodline.engine.timeline import TimelinePoint
 
 from ..palette import Palette
@@ -150,7 +150,7 @@ class ConversationAidView(QWidget):
         self.detail.setText(self._detail(readout))
         self.pause_hint.setText("paused" if readout.pause == Pause.PAUSED else "")
         self.intensity.set_fraction(readout.intensity if readout.intensity is not None else 0.0)
-        bar = self.display.intensity_bar or self.stabilizer.settings.grouping != "none"
+        bar = self.display.intensity_bar or self.stabilizer.settings.grouping is not Grouping.NONE
         self.intensity.setVisible(bar)
         self.intensity_label.setVisible(bar)
         self._fade_to(DIMMED_OPACITY if readout.pause != Pause.NONE else 1.0, before, readout)
@@ -232,7 +232,7 @@ class ConversationAidView(QWidget):
             self.close()
         elif event.key() == Qt.Key_G:
             s = self.stabilizer.settings
-            grouping = "none" if s.grouping != "none" else "valence"
+            grouping = Grouping.NONE if s.grouping is not Grouping.NONE else Grouping.VALENCE
             self.stabilizer.settings = replace(s, grouping=grouping)
             self.stabilizer.reset()
             self._show(self.shown, None)

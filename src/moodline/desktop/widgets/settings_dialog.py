@@ -19,7 +19,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QD
 
 from moodline.engine.analysis import MAX_WINDOW_S
 from moodline.engine.model import BUNDLED_MODELS
-from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD, GROUPINGS, MAX_DWELL_S, unsure_threshold_for
+from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD, MAX_DWELL_S, Grouping, unsure_threshold_for
 from moodline.engine.voices import voice_names
 
 from ..settings import DesktopSettings
@@ -29,8 +29,8 @@ GATE_CHOICES = {"silero": "Voices only (Silero: not music or noise)",
                 "webrtc": "Voice-like sounds (WebRTC: music too)",
                 "both": "Only where both detectors hear a voice"}
 SPEECH_CHOICES = ("Almost any sound", "Most sounds", "Clear voices", "Only clear speech, not noise")
-GROUPING_WORDS = {"none": "Each emotion (happy, sad, angry, …)",
-                  "valence": "Positive, neutral or negative, with a calm–intense bar"}
+GROUPING_WORDS = {Grouping.NONE: "Each emotion (happy, sad, angry, …)",
+                  Grouping.VALENCE: "Positive, neutral or negative, with a calm–intense bar"}
 OTHER_MODEL = "other"
 NO_VOICE = "Nobody: learn each voice as it listens"
 
@@ -94,19 +94,20 @@ class SettingsDialog(QDialog):
 
         form = self._form(layout, "Reading the voice")
         self.hop = QDoubleSpinBox(decimals=2, minimum=0.1, maximum=10.0, singleStep=0.1, suffix=" s")
-        self.hop.setValue(settings.hop_s)
+        analysis, aid, display = settings.analysis, settings.aid, settings.aid_display
+        self.hop.setValue(analysis.hop_s)
         self._row(form, "Update every", self.hop,
                   "How often a new emotion reading is made. Shorter follows the voice more closely "
                   "and uses more processor time.")
         self.window = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=MAX_WINDOW_S, singleStep=0.25,
                                      suffix=" s of audio")
         self.window.setSpecialValueText("the model's own length")
-        self.window.setValue(settings.window_s)
+        self.window.setValue(analysis.window_s or 0.0)
         self._row(form, "Each reading hears", self.window,
                   "How much of the latest audio each reading judges. The model's own length is what "
                   "it was trained on; longer is steadier but slower to notice a change.")
-        self.smoothing = SmoothingBox(settings.hop_s)
-        self.smoothing.setValue(settings.smoothing_windows)
+        self.smoothing = SmoothingBox(analysis.hop_s)
+        self.smoothing.setValue(analysis.smoothing_windows)
         self.hop.valueChanged.connect(self.smoothing.set_hop_s)
         self._row(form, "Average over", self.smoothing,
                   "Average each emotion over this many readings of speech: steadier, but a change "
@@ -114,18 +115,18 @@ class SettingsDialog(QDialog):
         self.gate = QComboBox()
         for name, words in GATE_CHOICES.items():
             self.gate.addItem(words, name)
-        self.gate.setCurrentIndex(max(0, self.gate.findData(settings.speech_gate)))
+        self.gate.setCurrentIndex(max(0, self.gate.findData(analysis.gate)))
         self._row(form, "Listen for", self.gate,
                   "What decides which sounds are a voice. Only a voice gets an emotion. Silero's detector "
                   "tells voices from music, tones and noise; WebRTC's takes most music for speech.")
         self.vad = QComboBox()
         self.vad.addItems(SPEECH_CHOICES)
-        self.vad.setCurrentIndex(settings.vad_aggressiveness)
+        self.vad.setCurrentIndex(analysis.vad_aggressiveness)
         self._row(form, "Count as speech", self.vad,
                   "Which sounds count as speech. Only speech gets an emotion; the rest is shown as "
                   "'No speech'. In a noisy room choose a stricter setting. (WebRTC's detector.)")
         self.adapt = QCheckBox("Adapt to the voice")
-        self.adapt.setChecked(settings.adapt)
+        self.adapt.setChecked(analysis.adapt)
         self._row(form, "Speaker", self.adapt,
                   "Judge each reading relative to the voice heard so far in this session, so that a "
                   "person's ordinary way of speaking is not taken for an emotion. Off: every reading "
@@ -143,7 +144,7 @@ class SettingsDialog(QDialog):
         row.addWidget(self.voice, 1)
         row.addWidget(self.enrol_button)
         self.adapt.toggled.connect(voice_row.setEnabled)
-        voice_row.setEnabled(settings.adapt)
+        voice_row.setEnabled(analysis.adapt)
         voice_tip = ("Someone's ordinary way of speaking, recorded once (Enrol a voice…): each session then "
                      "reads their emotion against it from the first word, instead of learning their voice "
                      "as it listens. For the person the sessions are about (it does not tell voices apart). "
@@ -156,7 +157,7 @@ class SettingsDialog(QDialog):
         self.unsure = QSpinBox(minimum=0, maximum=100, singleStep=5, suffix=" % sure")
         self.unsure.setValue(round(100 * settings.unsure_line(model_unsure)))
         self.unsure_own = QCheckBox("The model's own")
-        self.unsure_own.setChecked(settings.unsure_threshold is None)
+        self.unsure_own.setChecked(aid.unsure_threshold is None)
         self.unsure_own.toggled.connect(self._unsure_own_toggled)
         self._unsure_own_toggled(self.unsure_own.isChecked())
         row.addWidget(self.unsure)
@@ -210,34 +211,34 @@ class SettingsDialog(QDialog):
 
         form = self._form(layout, "Conversation aid")
         self.grouping = QComboBox()
-        for key in GROUPINGS:
-            self.grouping.addItem(GROUPING_WORDS.get(key, key), key)
-        self.grouping.setCurrentIndex(max(0, self.grouping.findData(settings.aid_grouping)))
+        for grouping in Grouping:
+            self.grouping.addItem(GROUPING_WORDS[grouping], grouping.value)
+        self.grouping.setCurrentIndex(max(0, self.grouping.findData(aid.grouping.value)))
         self._row(form, "Show", self.grouping,
                   "Each emotion by name, or only whether the voice sounds positive, neutral or "
                   "negative (fewer, steadier words) with how calm or intense it sounds.")
         self.dwell = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=MAX_DWELL_S, singleStep=0.5, suffix=" s")
-        self.dwell.setValue(settings.aid_min_dwell_s)
+        self.dwell.setValue(aid.min_dwell_s)
         self._row(form, "Hold a label at least", self.dwell,
                   "Once shown, a word stays at least this long, so it does not flicker while "
                   "someone speaks.")
         self.hysteresis = QSpinBox(minimum=0, maximum=50, singleStep=5, suffix=" percentage points")
-        self.hysteresis.setValue(round(100 * settings.aid_hysteresis))
+        self.hysteresis.setValue(round(100 * aid.hysteresis))
         self._row(form, "Change only when clearly ahead by", self.hysteresis,
                   "A new emotion replaces the shown one only when it is clearly ahead: more likely "
                   "by at least this many percentage points. Higher changes less often.")
         self.large_text = QCheckBox("Large text")
-        self.large_text.setChecked(settings.aid_large_text)
+        self.large_text.setChecked(display.large_text)
         self._row(form, "Text", self.large_text,
                   "The word and the hints half as large again (a word is only made smaller where "
                   "it would not fit on the screen).")
         self.intensity_bar = QCheckBox("Show a calm–intense bar")
-        self.intensity_bar.setChecked(settings.aid_intensity_bar)
+        self.intensity_bar.setChecked(display.intensity_bar)
         self._row(form, "Intensity", self.intensity_bar,
                   "A bar under the word: how calm or intense the voice sounds. Always shown when "
                   "emotions are grouped.")
         self.show_percentages = QCheckBox("Show percentages")
-        self.show_percentages.setChecked(settings.aid_show_percentages)
+        self.show_percentages.setChecked(display.show_percentages)
         self._row(form, "Certainty", self.show_percentages,
                   "Show how sure the model is, as a number, under the word. Off by default: the "
                   "number is a guess's, and invites reading too much into it.")
@@ -334,15 +335,17 @@ class SettingsDialog(QDialog):
         fresh.deleteLater()
 
     def settings(self) -> DesktopSettings:
+        base = self._base
         return replace(
-            self._base, window_s=self.window.value(), hop_s=self.hop.value(),
-            smoothing_windows=self.smoothing.value(), vad_aggressiveness=self.vad.currentIndex(),
-            speech_gate=self.gate.currentData(), adapt=self.adapt.isChecked(), voice=self.voice.currentData(),
-            unsure_threshold=None if self.unsure_own.isChecked() else self.unsure.value() / 100,
-            model_path=self._model_setting(),
-            high_contrast=self.high_contrast.isChecked(), follow_minutes=self.follow.value(),
-            aid_grouping=self.grouping.currentData(),
-            aid_min_dwell_s=self.dwell.value(), aid_hysteresis=self.hysteresis.value() / 100,
-            aid_large_text=self.large_text.isChecked(),
-            aid_show_percentages=self.show_percentages.isChecked(),
-            aid_intensity_bar=self.intensity_bar.isChecked())
+            base,
+            analysis=replace(base.analysis, window_s=self.window.value() or None, hop_s=self.hop.value(),
+                             smoothing_windows=self.smoothing.value(), vad_aggressiveness=self.vad.currentIndex(),
+                             gate=self.gate.currentData(), adapt=self.adapt.isChecked()),
+            aid=replace(base.aid, unsure_threshold=None if self.unsure_own.isChecked() else self.unsure.value() / 100,
+                        grouping=Grouping(self.grouping.currentData()), min_dwell_s=self.dwell.value(),
+                        hysteresis=self.hysteresis.value() / 100),
+            aid_display=replace(base.aid_display, large_text=self.large_text.isChecked(),
+                                show_percentages=self.show_percentages.isChecked(),
+                                intensity_bar=self.intensity_bar.isChecked()),
+            voice=self.voice.currentData(), model_path=self._model_setting(),
+            high_contrast=self.high_contrast.isChecked(), follow_minutes=self.follow.value())
