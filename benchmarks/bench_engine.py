@@ -113,7 +113,7 @@ def streaming(model_file: str, recording: Path, hops: int) -> np.ndarray:
     for i in range(0, len(audio), hop):
         ring.write(audio[i:i + hop])
         deadline = time.perf_counter() + 1.0
-        while analyzer._read_pos < ring.written and time.perf_counter() < deadline:
+        while analyzer.reader.position < ring.written and time.perf_counter() < deadline:
             time.sleep(0.002)  # wait for the engine to take this hop, as in real time
         time.sleep(0.01)
     analyzer.stop()

@@ -167,8 +167,7 @@ def main() -> int:
 
     from moodline.desktop.app import tune_gc
     from moodline.desktop.main_window import MainWindow
-    from moodline.engine.ringbuffer import RingBuffer
-    from moodline.engine.sources import InputDevice
+    from moodline.engine.sources import FileReplaySource, InputDevice
 
     app = QApplication([])
     if os.environ.get("BENCH_DEBUG"):
@@ -194,28 +193,11 @@ def main() -> int:
             f.write(clip)
     mic = InputDevice(0, "bench microphone", "bench", 1, RATE, True)
 
-    class RealTimeSource:
-        def __init__(self, device, rate):
-            self.device, self.sample_rate_hz, self.overflows = mic, RATE, 0
-            self.ring = RingBuffer(30 * RATE)
-            self.active = False
-
-        def start(self):
-            self.active = True
-            threading.Thread(target=self._feed, daemon=True).start()
-
-        def _feed(self):
-            pos, block, t0 = 0, 320, time.perf_counter()
-            while self.active:
-                self.ring.write(np.resize(clip[pos % len(clip):], block))
-                pos += block
-                time.sleep(max(0.0, t0 + pos / RATE - time.perf_counter()))
-
-        def stop(self):
-            self.active = False
+    def real_time_source(device, rate):  # a microphone hearing the conversation, in real time
+        return FileReplaySource(clip, RATE, device=mic, loop=True)
 
     window = MainWindow(QSettings(str(tmp / "bench.ini"), QSettings.IniFormat), model_path=str(model),
-                        sessions_root=tmp / "sessions", source_factory=RealTimeSource,
+                        sessions_root=tmp / "sessions", source_factory=real_time_source,
                         device_scanner=lambda: [mic])
     window.resize(1280, 800)
     window.show()

@@ -159,7 +159,7 @@ def stream_file(model, path, input_rate, settings, chunk=320, ring_s=5.0):
     analyzer.start()
     for block in audio_blocks(path, input_rate):
         for i in range(0, len(block), chunk):
-            while ring.written - analyzer._read_pos > ring.capacity - 2 * chunk:
+            while ring.written - analyzer.reader.position > ring.capacity - 2 * chunk:
                 time.sleep(0.001)  # a sound card plays in real time; here we only avoid lapping
             ring.write(block[i:i + chunk])
     timeline = analyzer.stop()

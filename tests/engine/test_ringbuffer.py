@@ -68,3 +68,49 @@ def test_concurrent_producer_and_consumer_see_every_sample_in_order():
     assert np.array_equal(np.unique(got), got)
     assert got[-1] == total - 1
     assert len(got) > ring.capacity  # the reader really did read while the writer wrote
+
+
+def test_a_reader_hears_what_it_missed_as_silence_of_the_same_length():
+    from moodline.engine.ringbuffer import GAP_BLOCK, RingReader
+
+    ring = RingBuffer(100)
+    reader = RingReader(ring)
+    ring.write(np.arange(1, 41, dtype=np.float32))
+    assert np.concatenate(reader.read()).tolist() == list(range(1, 41))
+    assert reader.read() == [] and reader.available == 0
+    ring.write(np.arange(41, 291, dtype=np.float32))  # 250 more: the oldest 150 are overwritten
+    pieces = reader.read()
+    heard = np.concatenate(pieces)
+    assert len(heard) == 250 and reader.lost == 150  # times stay true: as long as what was written
+    assert not heard[:150].any() and heard[150:].tolist() == list(range(191, 291))
+    other = RingReader(ring, start=0)  # each consumer keeps its own place
+    assert sum(len(p) for p in other.read()) == 290 and other.lost == 190
+    huge = RingReader(ring, start=-3 * GAP_BLOCK)  # a reader hours behind gets silence in bounded pieces
+    assert max(len(p) for p in huge.read()) <= GAP_BLOCK
+
+
+def test_a_replayed_recording_arrives_as_from_a_microphone():
+    import time
+
+    from moodline.engine.sources import FileReplaySource
+
+    audio = np.random.default_rng(0).uniform(-0.5, 0.5, 16000).astype(np.float32)  # 1 s
+    source = FileReplaySource(audio, 16000, speed=10.0)
+    source.start()
+    started = time.monotonic()
+    while not source.done:
+        time.sleep(0.005)
+    took = time.monotonic() - started
+    source.stop()
+    assert 0.05 <= took <= 0.5  # ten times real time
+    _, heard = source.ring.read(0)
+    assert np.array_equal(heard[:16000], audio) and not heard[16000:].any()  # then a quiet room
+    looping = FileReplaySource(audio[:480], 16000, speed=20.0, loop=True)
+    looping.start()
+    while looping.played < 2000:
+        time.sleep(0.005)
+    looping.vanish()
+    assert not looping.active
+    looping.stop()
+    _, again = looping.ring.read(0)
+    assert np.array_equal(again[:1440], np.tile(audio[:480], 3))

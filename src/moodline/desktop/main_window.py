@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 from PyQt5.QtCore import QSettings, Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (QAction, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
                              QProgressBar, QPushButton, QSizePolicy, QToolBar, QVBoxLayout, QWidget)
@@ -23,6 +22,7 @@ from PyQt5.QtWidgets import (QAction, QFileDialog, QHBoxLayout, QLabel, QMainWin
 from moodline.engine.errors import MoodlineError
 from moodline.engine.model import CUDA, EmotionModel, resolve_model
 from moodline.engine.readout import LISTENING, NO_SPEECH, Readout, readout_for
+from moodline.engine.ringbuffer import RingReader
 from moodline.engine.session import (Recording, default_sessions_dir, open_session, save_as_session,
                                      save_session_copy, session_folder_of)
 from moodline.engine.timeline import Timeline, TimelinePoint, format_clock
@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.jobs = JobState.IDLE  # every job under way
         self.tasks: set[Task] = set()
         self._analysis: Task | None = None
-        self._ring_pos = 0
+        self._waveform_reader: RingReader | None = None  # the live waveform's place in the ring
         self._played_index = -1
         self._queued: deque[QueuedRequest] = deque()
         self._close_when_idle = False  # Quit pressed while a session was starting or stopping
@@ -461,7 +461,7 @@ class MainWindow(QMainWindow):
         self.jobs = (self.jobs & ~JobState.STARTING) | JobState.LISTENING
         self.live = session
         source = session.source
-        self._ring_pos = session.start_index
+        self._waveform_reader = RingReader(session.source.ring, session.start_index)
         self.timeline_view.set_live_audio_rate(source.sample_rate_hz)
         self.status_device.setText(f"input: {source.device.name} · {source.sample_rate_hz} Hz")
         self.status_session.setText(f"Recording to {session.folder}")
@@ -536,13 +536,9 @@ class MainWindow(QMainWindow):
     def on_frame(self) -> None:
         live = self.live
         if JobState.LISTENING in self.jobs:
-            ring = live.source.ring
-            first, samples = ring.read(self._ring_pos)
-            if first > self._ring_pos:  # the GUI fell more than the ring behind: keep time true
-                self.timeline_view.add_audio(np.zeros(first - self._ring_pos, dtype=np.float32))
-            self._ring_pos = first + len(samples)
-            self.timeline_view.add_audio(samples)
-            self.level.add_samples(samples, live.source.sample_rate_hz)
+            for piece in self._waveform_reader.read():  # silence for what the GUI fell behind on
+                self.timeline_view.add_audio(piece)
+                self.level.add_samples(piece, live.source.sample_rate_hz)
             self.status_dropped.setText(f"dropped audio: {live.dropped_s:.1f} s")
             problem = live.problem()
             if problem:

@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import numpy as np
 
 SIZE = (1360, 800)  # wide enough for the summary and segments panels beside the timeline
 AID_SIZE = (1280, 760)
@@ -101,8 +99,7 @@ def main(argv=None) -> int:
     from PyQt5.QtWidgets import QApplication
 
     from moodline.engine.audio import load_audio
-    from moodline.engine.ringbuffer import RingBuffer
-    from moodline.engine.sources import InputDevice
+    from moodline.engine.sources import FileReplaySource, InputDevice
 
     from .app import apply_theme
     from .main_window import MainWindow
@@ -114,28 +111,12 @@ def main(argv=None) -> int:
     audio = load_audio(args.audio, rate)
     mic = InputDevice(0, "Built-in microphone", "ALSA", 1, rate, True)
 
-    class Replay:  # a microphone hearing the recording, in real time
-        def __init__(self, device, preferred_rate_hz):
-            self.device, self.sample_rate_hz, self.overflows = mic, rate, 0
-            self.ring, self.active = RingBuffer(30 * rate), False
-
-        def start(self):
-            self.active = True
-            threading.Thread(target=self._feed, daemon=True).start()
-
-        def _feed(self):
-            pos, t0 = 0, time.perf_counter()
-            while self.active:
-                self.ring.write(np.resize(audio[pos % len(audio):], 320))
-                pos += 320
-                time.sleep(max(0.0, t0 + pos / rate - time.perf_counter()))
-
-        def stop(self):
-            self.active = False
+    def replay(device, preferred_rate_hz):  # a microphone hearing the recording, in real time
+        return FileReplaySource(audio, rate, device=mic, loop=True)
 
     store = QSettings(str(tmp / "settings.ini"), QSettings.IniFormat)
     window = MainWindow(store, model_path=args.model, sessions_root=tmp / "sessions",
-                        source_factory=Replay, device_scanner=lambda: [mic])
+                        source_factory=replay, device_scanner=lambda: [mic])
     window.resize(*SIZE)
     window.show()
     _wait(app, lambda: window.model is not None and window.devices.current_name() is not None)

@@ -4,7 +4,8 @@ One producer (the audio callback) writes; one consumer (the engine thread) reads
 N on". Writing never blocks and never waits for the reader: when the reader falls more than
 ``capacity`` samples behind, the oldest audio is overwritten and the reader is told how much it
 lost. Every sample is stored twice (as Friture does), so any span of up to ``capacity`` samples
-is one contiguous slice and reading needs no wrap-around logic.
+is one contiguous slice and reading needs no wrap-around logic. Each consumer reads through a
+:class:`RingReader` of its own, which turns audio it lost into silence of the same length.
 """
 from __future__ import annotations
 
@@ -71,3 +72,40 @@ class RingBuffer:
         if overwritten > 0:
             return first + overwritten, out[overwritten:]
         return first, out
+
+
+GAP_BLOCK = 160_000  # silence standing for lost audio comes in pieces of at most this many samples
+
+
+class RingReader:
+    """One consumer's place in a :class:`RingBuffer`: the engine thread, the session's audio
+    file and the window's waveform each keep one.
+
+    :meth:`read` gives what was written since the last read. Audio overwritten before this
+    reader got to it (it fell more than the ring's capacity behind) comes back as silence of the
+    same length, so everything after it keeps its true time; :attr:`lost` counts it.
+    """
+
+    def __init__(self, ring: RingBuffer, start: int = 0) -> None:
+        self.ring = ring
+        self.position = start  # absolute index of the next sample this reader takes
+        self.lost = 0  # samples overwritten before they were read
+
+    @property
+    def available(self) -> int:
+        """Samples written and not yet read (lost ones included)."""
+        return self.ring.written - self.position
+
+    def read(self, max_samples: int | None = None) -> list[np.ndarray]:
+        """What was written since the last read, in order: silence for any lost stretch (in
+        pieces of at most :data:`GAP_BLOCK` samples), then the samples. Empty when nothing is new."""
+        first, samples = self.ring.read(self.position, max_samples)
+        pieces = []
+        lost = first - self.position
+        if lost > 0:
+            self.lost += lost
+            pieces += [np.zeros(min(GAP_BLOCK, lost - at), dtype=np.float32) for at in range(0, lost, GAP_BLOCK)]
+        self.position = first + len(samples)
+        if len(samples):
+            pieces.append(samples)
+        return pieces

@@ -41,7 +41,7 @@ from .errors import MoodlineError
 from .fileio import (PRIVATE_DIR_MODE, atomic_write, check_writable_dir, create_private_file,
                      make_private_dir, os_error_text)
 from .model import EmotionModel
-from .ringbuffer import RingBuffer
+from .ringbuffer import RingBuffer, RingReader
 from .streaming import StreamingAnalyzer
 from .timeline import Timeline, TimelinePoint
 
@@ -238,7 +238,7 @@ class SessionRecorder:
         except OSError as exc:
             raise MoodlineError(f"{folder}: cannot record the session there ({os_error_text(exc)})") from None
         self._points: queue.SimpleQueue[TimelinePoint] = queue.SimpleQueue()
-        self._pos = start_index
+        self._audio = RingReader(ring, start_index)  # where the audio file is in the ring
         self._stop = threading.Event()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="moodline-recorder", daemon=True)
@@ -294,11 +294,8 @@ class SessionRecorder:
             self.error = exc
 
     def _write_pending(self) -> None:
-        first, samples = self.ring.read(self._pos)
-        if first > self._pos:  # fell behind the ring: silence keeps later audio at its true time
-            self._wav.write(np.zeros(first - self._pos, dtype=np.float32))
-        self._wav.write(samples)
-        self._pos = first + len(samples)
+        for piece in self._audio.read():  # silence where the ring was overwritten: times stay true
+            self._wav.write(piece)
         lines = []
         while True:
             try:

@@ -8,6 +8,9 @@ microphones, and PortAudio sees it only as the ALSA devices "pulse" and "default
 bridge exists and ``pactl`` answers, the server's sources are listed instead, by their own
 names ("Built-in Audio Analog Stereo"), and one is recorded by opening the bridge with
 ``PULSE_SOURCE`` naming it. Elsewhere (Windows, macOS, plain ALSA) the list is PortAudio's.
+
+Every input the live path reads is an :class:`AudioSource`; beside the microphone,
+:class:`FileReplaySource` plays a recording in as if a microphone heard it.
 """
 from __future__ import annotations
 
@@ -17,7 +20,11 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
 
 from .errors import MoodlineError
 from .fileio import native_stderr_silenced
@@ -307,3 +314,90 @@ class MicrophoneSource:
                     pass
                 self._stream = None
                 _open_input_streams -= 1
+
+
+class AudioSource(Protocol):
+    """What the live path reads from: an input that, once started, writes mono float32 samples
+    at ``sample_rate_hz`` into ``ring`` (:class:`MicrophoneSource`, :class:`FileReplaySource`)."""
+
+    ring: RingBuffer
+    sample_rate_hz: int
+    device: InputDevice
+    overflows: int  # blocks the input had to drop
+
+    @property
+    def active(self) -> bool:
+        """Whether audio is still arriving (false once stopped, or once the device went away)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+REPLAY_DEVICE = InputDevice(-1, "recording", "replay", 1, 16000, False)
+
+
+class FileReplaySource:
+    """An input that hears a recording as a microphone would: ``speed`` times real time, in
+    20 ms blocks, from a thread of its own. At the end it starts again (``loop``) or goes on with
+    silence, as a microphone in a quiet room does. The live path with audio known in advance:
+    for tests, benchmarks, screenshots and demonstrations.
+
+    ``audio`` is mono float32 at ``sample_rate_hz`` (or a file, decoded to that rate).
+    :meth:`vanish` makes it behave like a device that was unplugged.
+    """
+
+    def __init__(self, audio, sample_rate_hz: int = 16000, *, device: InputDevice = REPLAY_DEVICE,
+                 speed: float = 1.0, loop: bool = False, ring_s: float = 30.0) -> None:
+        if not isinstance(audio, np.ndarray):
+            from .audio import load_audio
+
+            audio = load_audio(audio, sample_rate_hz)
+        self.audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        self.sample_rate_hz, self.device, self.speed, self.loop = sample_rate_hz, device, speed, loop
+        self.ring = RingBuffer(round(ring_s * sample_rate_hz))
+        self.overflows = 0
+        self.played = 0  # samples written into the ring so far
+        self._block = round(BLOCK_S * sample_rate_hz)
+        self._running = False
+        self._gone = False
+        self._thread: threading.Thread | None = None
+
+    @property
+    def active(self) -> bool:
+        return self._running and not self._gone
+
+    @property
+    def done(self) -> bool:
+        """Whether the whole recording has been heard (once)."""
+        return self.played >= len(self.audio)
+
+    def start(self) -> None:
+        self._running = True
+        self._thread = threading.Thread(target=self._feed, name="moodline-replay", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._running = False
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5)
+
+    def vanish(self) -> None:
+        """From now on, no audio: as a device that was unplugged."""
+        self._gone = True
+
+    def _feed(self) -> None:
+        started = time.perf_counter()
+        n = len(self.audio)
+        while self._running and not self._gone:
+            at = self.played % n if self.loop and n else self.played
+            block = self.audio[at:at + self._block]
+            if self.loop and n and len(block) < self._block:
+                block = np.concatenate([block, self.audio[: self._block - len(block)]])
+            if len(block) < self._block:
+                block = np.concatenate([block, np.zeros(self._block - len(block), np.float32)])
+            self.ring.write(block)
+            self.played += self._block
+            ahead = started + self.played / self.sample_rate_hz / self.speed - time.perf_counter()
+            if ahead > 0:
+                time.sleep(ahead)

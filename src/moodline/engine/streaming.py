@@ -19,11 +19,10 @@ from .adaptation import VoiceBaseline
 from .analysis import AnalysisSettings, WindowClassifier, new_slicer
 from .audio import _Resampler
 from .model import EmotionModel
-from .ringbuffer import RingBuffer
+from .ringbuffer import RingBuffer, RingReader
 from .timeline import Timeline, TimelinePoint
 
 POLL_S = 0.01  # how often the thread looks for new audio when it is waiting for a hop
-_GAP_BLOCK_S = 10.0  # lost audio is replaced by silence this many seconds at a time
 
 
 class StreamingAnalyzer:
@@ -42,7 +41,6 @@ class StreamingAnalyzer:
         self.input_rate_hz = input_rate_hz
         self.settings = settings.check()
         self.timeline = Timeline(model.info.labels)
-        self.lost_samples = 0  # audio the thread was too slow to read (at the input rate)
         self.hop_times_s: deque[float] = deque(maxlen=100_000)  # processing time per hop
         self.error: BaseException | None = None
         self._slicer = new_slicer(model, self.settings)
@@ -52,7 +50,7 @@ class StreamingAnalyzer:
         self._error_subscribers: list[Callable[[BaseException], None]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._read_pos = 0
+        self.reader = RingReader(ring)  # where the engine thread is in the ring
         hop_s = self._slicer.grid.hop_s
         self._hop_input_samples = max(1, round(hop_s * input_rate_hz))
 
@@ -63,6 +61,11 @@ class StreamingAnalyzer:
     @property
     def window_s(self) -> float:
         return self._slicer.grid.window_s
+
+    @property
+    def lost_samples(self) -> int:
+        """Audio the thread was too slow to read (at the input rate), heard as silence."""
+        return self.reader.lost
 
     @property
     def running(self) -> bool:
@@ -80,7 +83,7 @@ class StreamingAnalyzer:
         """Start the thread, reading from absolute sample ``from_sample`` (default: now)."""
         if self._thread is not None:
             raise RuntimeError("a StreamingAnalyzer runs once; make a new one")
-        self._read_pos = self.ring.written if from_sample is None else from_sample
+        self.reader.position = self.ring.written if from_sample is None else from_sample
         self._thread = threading.Thread(target=self._run, name="moodline-engine", daemon=True)
         self._thread.start()
 
@@ -94,33 +97,18 @@ class StreamingAnalyzer:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                if self.ring.written - self._read_pos < self._hop_input_samples:
+                if self.reader.available < self._hop_input_samples:
                     time.sleep(POLL_S)
                     continue
-                self._process(self._read_available())
-            self._process(self._read_available(), last=True)
+                for piece in self.reader.read():
+                    self._process(piece)
+            for piece in self.reader.read():
+                self._process(piece)
+            self._process(np.zeros(0, dtype=np.float32), last=True)
         except Exception as exc:  # reported to subscribers; the timeline so far is kept
             self.error = exc
             for callback in list(self._error_subscribers):
                 callback(exc)
-
-    def _read_available(self) -> np.ndarray:
-        first, samples = self.ring.read(self._read_pos)
-        lost = first - self._read_pos
-        if lost > 0:
-            self.lost_samples += lost
-            self._fill_gap(lost)
-        self._read_pos = first + len(samples)
-        return samples
-
-    def _fill_gap(self, lost_input_samples: int) -> None:
-        # Silence in place of lost audio keeps every later point at its true time.
-        remaining = round(lost_input_samples * self.model.info.sample_rate_hz / self.input_rate_hz)
-        block = round(_GAP_BLOCK_S * self.model.info.sample_rate_hz)
-        while remaining > 0:
-            n = min(block, remaining)
-            self._emit(self._classify(self._slicer.push(np.zeros(n, dtype=np.float32))))
-            remaining -= n
 
     def _process(self, samples: np.ndarray, last: bool = False) -> None:
         started = time.perf_counter()
