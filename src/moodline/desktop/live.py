@@ -13,8 +13,7 @@ from PyQt5.QtCore import QObject, pyqtSignal
 
 from moodline.engine.analysis import AnalysisSettings
 from moodline.engine.model import EmotionModel
-from moodline.engine.session import (ListeningSession, Recording, new_session_dir, open_session,
-                                     remove_session_files)
+from moodline.engine.session import ListeningSession, Recording, default_sessions_dir, open_session
 from moodline.engine.streaming import StreamingAnalyzer
 from moodline.engine.voices import enrolled_baseline
 
@@ -67,19 +66,12 @@ class LiveSession(QObject):
     def start(self) -> "LiveSession":
         """Open the device, start the engine thread and the recorder (blocking)."""
         baseline = enrolled_baseline(self.voice, self.model, self.settings)
-        source = self.source_factory(self.device, self.model.info.sample_rate_hz)
-        folder = new_session_dir(self.sessions_root)
-        try:
-            session = ListeningSession(self.model, self.settings, source, folder, self.settings_record, baseline)
-            session.subscribe(self.point.emit)
-            session.start()
-        except Exception:
-            remove_session_files(folder)  # the session never started: leave no folder behind
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
-            raise
+        session = ListeningSession(self.model, self.settings,
+                                   lambda: self.source_factory(self.device, self.model.info.sample_rate_hz),
+                                   None, self.settings_record, baseline,
+                                   new_folder_under=self.sessions_root or default_sessions_dir())
+        session.subscribe(self.point.emit)
+        session.start()  # a session that never started leaves no folder behind
         self.session = session
         return self
 

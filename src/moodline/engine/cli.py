@@ -284,7 +284,7 @@ def _check_timeline_file(path: Path) -> None:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from .session import ListeningSession, prepare_session_dir
+    from .session import ListeningSession
     from .sources import MicrophoneSource
 
     with _StopSignals() as stop:
@@ -297,19 +297,16 @@ def cmd_listen(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else None
         timeline_file = out if out is not None and out.suffix.lower() in TIMELINE_SUFFIXES else None
         folder = out if out is not None and timeline_file is None else None
-        # Checked before the microphone opens: a typo must not cost a session already spoken.
+        # Checked before the microphone opens (the session prepares its folder first too): a
+        # typo must not cost a session already spoken.
         if timeline_file is not None:
             _check_timeline_file(timeline_file)
-        created = prepare_session_dir(folder) if folder is not None else False
-        try:
-            mic = MicrophoneSource(device=args.device, preferred_rate_hz=model.info.sample_rate_hz)
-            session = ListeningSession(model, settings, mic, folder, baseline=baseline)
-            session.subscribe(line.show)
-            session.start()
-        except BaseException:
-            if created:
-                _remove_if_empty(folder)
-            raise
+        session = ListeningSession(
+            model, settings, lambda: MicrophoneSource(device=args.device, preferred_rate_hz=model.info.sample_rate_hz),
+            folder, baseline=baseline)
+        session.subscribe(line.show)
+        session.start()
+        mic = session.source
         problem = None
         try:
             waiting_since = time.monotonic()  # "Listening" only once audio flows
@@ -356,13 +353,6 @@ def _tell(line: str) -> None:
     try:
         print(line, file=sys.stderr, flush=True)
     except OSError:  # the terminal went away (SIGHUP): the session goes on, nobody to tell
-        pass
-
-
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
         pass
 
 

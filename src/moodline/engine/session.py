@@ -313,51 +313,73 @@ class ListeningSession:
     """One run from start to stop: an input source feeding the engine thread and, given a
     folder, the :class:`SessionRecorder`.
 
-    ``source`` is a started-on-demand input with ``ring``, ``sample_rate_hz``, ``device.name``,
-    ``active``, ``start()`` and ``stop()`` (a :class:`~moodline.engine.sources.MicrophoneSource`).
-    :meth:`start` and :meth:`stop` block on the device and the disk. ``baseline`` starts the
-    adaptation from an enrolled voice.
+    ``open_source()`` gives the :class:`~moodline.engine.sources.AudioSource` (a microphone
+    found by name, say), called by :meth:`start` once the folder is ready. The session is
+    recorded into ``folder`` (created, or an empty folder) or into a new folder named after the
+    time under ``new_folder_under``; with neither, nothing is kept. :meth:`start` and
+    :meth:`stop` block on the device and the disk. ``baseline`` starts the adaptation from an
+    enrolled voice.
     """
 
-    def __init__(self, model: EmotionModel, settings: AnalysisSettings, source,
+    def __init__(self, model: EmotionModel, settings: AnalysisSettings, open_source: Callable[[], Any],
                  folder: Path | None = None, settings_record: dict | None = None,
-                 baseline: VoiceBaseline | None = None) -> None:
-        self.model, self.source, self.folder = model, source, folder
+                 baseline: VoiceBaseline | None = None, *, new_folder_under: Path | None = None) -> None:
+        self.model, self.folder = model, folder
+        self.settings, self.baseline = settings.check(), baseline
+        self._open_source = open_source
+        self._new_folder_under = new_folder_under
+        self._made_folder = False  # whether start() created the folder (to remove if it fails)
+        self._prepared = False  # whether the folder was found ready (empty, or made here)
         self.settings_record = settings_record or {}
-        self.analyzer = StreamingAnalyzer(model, source.ring, source.sample_rate_hz, settings, baseline)
+        self.source = None  # the input, once start() has it
+        self.analyzer: StreamingAnalyzer | None = None  # the engine thread, once start() has made it
         self.recorder: SessionRecorder | None = None
         self.start_index = 0  # the ring's absolute sample index at time 0 of the session
         self.timeline: Timeline | None = None  # once stopped
-        self.analyzer.subscribe(self._record_point)  # first: the journal never misses a point
+        self._subscribers: list[Callable[[TimelinePoint], None]] = [self._record_point]  # the journal first
 
     @property
     def source_name(self) -> str:
         return f"input: {self.source.device.name}"
 
     def subscribe(self, callback: Callable[[TimelinePoint], None]) -> None:
-        """Call ``callback(point)`` on the engine thread for every new point (keep it quick)."""
-        self.analyzer.subscribe(callback)
+        """Call ``callback(point)`` on the engine thread for every new point (keep it quick);
+        before :meth:`start`."""
+        self._subscribers.append(callback)
 
     def _record_point(self, point: TimelinePoint) -> None:
         if self.recorder is not None:
             self.recorder.add_point(point)
 
     def start(self) -> None:
-        """Write ``session.json``, start the recorder and the engine thread, open the input.
+        """Make the folder ready, find the input, write ``session.json``, start the recorder
+        and the engine thread, and open the input last: a folder that cannot be used is found
+        out before any device is touched, and costs nothing spoken.
 
-        If any of it fails, what was started is stopped and the session's files are removed
-        (nothing was recorded), and the first error is raised.
+        If any of it fails, what was started is stopped, the session's files (and a folder made
+        here) are removed, nothing else is touched, and the first error is raised.
         """
-        start_index = self.start_index = self.source.ring.written
         try:
+            if self._new_folder_under is not None:
+                self.folder = new_session_dir(self._new_folder_under)
+                self._made_folder = True
+            elif self.folder is not None:
+                self._made_folder = prepare_session_dir(self.folder)
+            self._prepared = self.folder is not None
+            source = self.source = self._open_source()
+            self.analyzer = StreamingAnalyzer(self.model, source.ring, source.sample_rate_hz, self.settings,
+                                              self.baseline)
+            for callback in self._subscribers:
+                self.analyzer.subscribe(callback)
+            start_index = self.start_index = source.ring.written
             if self.folder is not None:
                 info = SessionInfo(self.source_name, str(self.model.path), list(self.model.info.labels),
-                                   self.source.sample_rate_hz, self.settings_record)
-                self.recorder = SessionRecorder(self.folder, info, self.source.ring, start_index)
+                                   source.sample_rate_hz, self.settings_record)
+                self.recorder = SessionRecorder(self.folder, info, source.ring, start_index)
             self.analyzer.start(from_sample=start_index)
             if self.recorder is not None:
                 self.recorder.start()
-            self.source.start()
+            source.start()
         except Exception:
             self._undo_start()
             raise
@@ -365,15 +387,21 @@ class ListeningSession:
     def _undo_start(self) -> None:
         # Each step on its own: a source that never opened may also fail to stop, and the
         # reason the start failed is the one the user needs to hear.
-        for undo in (self.source.stop, self.analyzer.stop):
+        for undo in (getattr(self.source, "stop", None), getattr(self.analyzer, "stop", None)):
             try:
-                undo()
+                if undo is not None:
+                    undo()
             except Exception:
                 pass
         if self.recorder is not None:
             self.recorder.discard()
-        elif self.folder is not None:
+        elif self.folder is not None and self._prepared:
             remove_session_files(self.folder)  # a recorder that failed halfway through its files
+        if self._made_folder:
+            try:
+                self.folder.rmdir()  # only if empty: nothing but the session's own files is removed
+            except OSError:
+                pass
 
     def stop(self) -> Timeline:
         """Stop the input, classify all it delivered, finish the session files (once)."""
