@@ -556,13 +556,14 @@ class MainWindow(QMainWindow):
     def _catch_up_live_summary(self) -> None:
         """Live: bring the summary and the segments list up to the newest points, at most every
         :data:`LIVE_SUMMARY_S` (an hour's summary and segments take about 7 ms)."""
-        series = self.timeline_view.series
         now = time.monotonic()
-        if len(series) == self._live_summary_points or now - self._live_summary_at < LIVE_SUMMARY_S:
+        if now - self._live_summary_at < LIVE_SUMMARY_S:
             return
-        self._live_summary_at, self._live_summary_points = now, len(series)
-        so_far = Timeline(series.labels, series.points, series.points[-1].end_s)
-        found = series.segments()
+        so_far = self.live.analyzer.snapshot()  # the engine's live timeline, not one of our own
+        if len(so_far.points) == self._live_summary_points:
+            return
+        self._live_summary_at, self._live_summary_points = now, len(so_far.points)
+        found = so_far.segments()
         self.summary_panel.show_summary(so_far.summary(), so_far.duration_s, found, "This session so far")
         self.segments_list.set_segments(found)
         self._size_summary_dock()

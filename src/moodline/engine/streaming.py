@@ -40,7 +40,8 @@ class StreamingAnalyzer:
         self.ring = ring
         self.input_rate_hz = input_rate_hz
         self.settings = settings.check()
-        self.timeline = Timeline(model.info.labels)
+        self.timeline = Timeline(model.info.labels)  # the live timeline: the engine thread's own
+        self._timeline_lock = threading.Lock()
         self.hop_times_s: deque[float] = deque(maxlen=100_000)  # processing time per hop
         self.error: BaseException | None = None
         self._slicer = new_slicer(model, self.settings)
@@ -121,8 +122,15 @@ class StreamingAnalyzer:
         if last:
             self.timeline.duration_s = self._slicer.samples_received / self.model.info.sample_rate_hz
 
+    def snapshot(self) -> Timeline:
+        """The live timeline so far, as a copy any thread may read (what a view summarises)."""
+        with self._timeline_lock:
+            points = list(self.timeline.points)
+        return Timeline(self.timeline.labels, points, points[-1].end_s if points else 0.0)
+
     def _emit(self, points: list[TimelinePoint]) -> None:
-        self.timeline.extend(points)
+        with self._timeline_lock:
+            self.timeline.extend(points)
         for point in points:
             for callback in list(self._subscribers):
                 callback(point)
