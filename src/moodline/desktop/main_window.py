@@ -23,10 +23,10 @@ from moodline.engine.errors import MoodlineError
 from moodline.engine.model import CUDA, EmotionModel, resolve_model
 from moodline.engine.readout import LISTENING, NO_SPEECH, Readout, readout_for
 from moodline.engine.ringbuffer import RingReader
-from moodline.engine.session import (Recording, default_sessions_dir, open_session, save_as_session,
+from moodline.engine.session import (Recording, analyze_recording, default_sessions_dir, open_session, save_as_session,
                                      save_session_copy, session_folder_of)
 from moodline.engine.timeline import Timeline, TimelinePoint, format_clock
-from moodline.engine.voices import find_voice
+from moodline.engine.voices import enrolled_baseline, find_voice
 
 from .exports import Export, write_export
 from .figure import FigureContent, save_figure
@@ -34,7 +34,7 @@ from .jobs import BLOCKING_JOBS, SESSION_JOBS, JobState
 from .live import LiveSession, SourceFactory, microphone
 from .places import DialogKind, Places
 from .player import AudioPlayer
-from .recording import analyze_recording, waveform_envelope
+from .recording import waveform_envelope
 from .series import GrowingEnvelope, TimelineSeries
 from .settings import DesktopSettings, load_settings, make_store_private, save_settings
 from .widgets.aid_view import ConversationAidView
@@ -83,7 +83,8 @@ def prepare(recording: Recording) -> tuple[Recording, TimelineSeries, GrowingEnv
 
 
 def analyze_and_prepare(path, model, settings, voice, progress, cancelled):
-    return prepare(analyze_recording(path, model, settings, progress, cancelled, voice))
+    baseline = enrolled_baseline(voice, model, settings)
+    return prepare(analyze_recording(path, model, settings, progress, cancelled, baseline))
 
 
 def open_and_prepare(folder):

@@ -13,9 +13,7 @@ from typing import Any, Callable
 from PyQt5.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
 from moodline.engine.errors import MoodlineError
-
-from .recording import Cancelled
-
+from moodline.engine.session import Cancelled
 
 _POOL: QThreadPool | None = None
 POOL_THREADS = 4  # model loading, device scan, analysis and a session start/stop at once

@@ -35,8 +35,8 @@ from typing import Any, BinaryIO, Callable
 import numpy as np
 
 from .adaptation import VoiceBaseline
-from .analysis import AnalysisSettings
-from .audio import to_int16
+from .analysis import AnalysisSettings, analyze_file
+from .audio import audio_duration_s, to_int16
 from .errors import MoodlineError
 from .fileio import (PRIVATE_DIR_MODE, atomic_write, check_writable_dir, create_private_file,
                      make_private_dir, os_error_text)
@@ -436,6 +436,39 @@ class ListeningSession:
 
         rate = self.source.sample_rate_hz
         return self.analyzer.lost_samples / rate + getattr(self.source, "overflows", 0) * BLOCK_S
+
+
+# ---- analysing a file into a recording ---------------------------------------------------
+class Cancelled(Exception):
+    """The user cancelled a long job (see :func:`analyze_recording`)."""
+
+
+def analyze_recording(
+    path: str | os.PathLike,
+    model: EmotionModel,
+    settings: AnalysisSettings,
+    progress: Callable[[float], None] = lambda fraction: None,
+    cancelled: Callable[[], bool] = lambda: False,
+    baseline: VoiceBaseline | None = None,
+) -> Recording:
+    """Decode and analyse ``path`` in one pass, keeping its audio (16-bit) for drawing and
+    playback: what opening a file in the window does, on a worker thread. ``progress`` gets
+    0…1 (or -1 while the length is unknown); once ``cancelled()`` is true, :class:`Cancelled`
+    is raised between blocks and nothing is kept. ``baseline`` starts from an enrolled voice."""
+    path = Path(path)
+    rate = model.info.sample_rate_hz
+    expected_s = audio_duration_s(path)
+    blocks: list[np.ndarray] = []  # int16: half the memory of float32, all playback needs
+
+    def on_progress(seconds_done: float) -> None:
+        if cancelled():
+            raise Cancelled()  # leaves analyze_file between blocks
+        progress(min(1.0, seconds_done / expected_s) if expected_s else -1.0)
+
+    timeline = analyze_file(path, model, settings, progress=on_progress,
+                            on_block=lambda block: blocks.append(to_int16(block)), baseline=baseline)
+    audio = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int16)
+    return Recording(timeline, audio, rate, str(path), model=str(model.path))
 
 
 # ---- reading, saving, exporting ----------------------------------------------------------
