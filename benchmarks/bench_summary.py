@@ -44,6 +44,7 @@ def main() -> int:
     from long_recording import LABELS, synthetic_points, synthetic_recording
     from moodline.desktop.app import apply_theme, tune_gc
     from moodline.desktop.main_window import prepare
+    from moodline.engine.timeline import Timeline
 
     app = QApplication([])
     apply_theme(app)
@@ -63,7 +64,7 @@ def main() -> int:
     print(f"engine: segments {ms(t1 - t0)}, summary {ms(t2 - t1)}")
 
     prepared = prepare(recording)
-    wall, cpu = timed(lambda: (window._recording_ready(prepared), window.repaint()))
+    wall, cpu = timed(lambda: (window.show_recording(prepared), window.repaint()))
     worst["showing the recording"] = cpu
     print(f"showing the recording (timeline, summary, {speech}-row list, drawn): {ms(wall)} (CPU {ms(cpu)})")
 
@@ -71,7 +72,7 @@ def main() -> int:
     starts = [s.start_s for s in found if s.is_speech]
     for t_s in np.linspace(starts[1], starts[-1], 40):
         # As a frame during playback does, far jumps included.
-        frames.append(timed(lambda: (window._follow_playback(float(t_s)),
+        frames.append(timed(lambda: (window.playback.follow(float(t_s)),
                                      window.segments_list.table.viewport().repaint())))
     frames = np.array(frames)
     worst["a playback frame"] = frames[:, 1].max()
@@ -82,14 +83,13 @@ def main() -> int:
     view.start_live(LABELS)
     window.summary_panel.clear("This session so far")
     window.segments_list.set_segments([])
-    window._live_summary_points = 0
     points = synthetic_points(args.minutes, seed=1)
     per_point = 2  # points per second of session at the usual 0.5 s hop
     catch_ups: list[tuple[float, float, float]] = []  # (session minutes, wall s, CPU s of this thread)
     for k in range(0, len(points), per_point):
         view.add_points(points[k:k + per_point])
-        window._live_summary_at = 0.0  # a second has passed
-        wall, cpu = timed(lambda: (window._catch_up_live_summary(), window.summary_panel.repaint(),
+        so_far = Timeline(LABELS, points[:k + per_point], points[min(k + per_point, len(points)) - 1].end_s)
+        wall, cpu = timed(lambda: (window.show_live_summary(so_far), window.summary_panel.repaint(),
                                    window.segments_list.repaint()))
         catch_ups.append((points[k].end_s / 60, wall, cpu))
         if k % 240 == 0:
@@ -106,7 +106,7 @@ def main() -> int:
           f"max over the session {ms(taken.max())} (this thread's CPU time: max {ms(cpu.max())}; "
           f"wall time beyond it is other processes taking the cores)")
 
-    window._recording_ready(prepare(recording))  # afresh: the live view reused the series
+    window.show_recording(prepare(recording))  # afresh: the live view reused the series
     app.processEvents()
     for suffix in (".png", ".svg"):
         t0 = time.perf_counter()

@@ -39,7 +39,7 @@ def main() -> int:
     prepared = prepare(synthetic_recording(args.minutes))
     print(f"prepared {args.minutes:g} min ({len(prepared[1])} points) in {ms(time.perf_counter() - started)}")
     started = time.perf_counter()
-    window._recording_ready(prepared)
+    window.show_recording(prepared)
     app.processEvents()
     print(f"shown in {ms(time.perf_counter() - started)}")
     view = window.timeline_view

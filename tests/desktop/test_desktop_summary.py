@@ -19,7 +19,7 @@ from moodline.desktop.main_window import prepare
 from moodline.engine.timeline import Timeline, TimelinePoint, format_clock
 
 from desktop_fakes import wait_idle
-from long_recording import LABELS, synthetic_recording
+from long_recording import synthetic_recording
 
 MOODLINE = str(Path(sys.executable).with_name("moodline"))
 SVG = "{http://www.w3.org/2000/svg}"
@@ -76,7 +76,7 @@ def test_an_hour_of_mixed_speech_is_summarised_as_a_mix_not_as_unsure(qtbot, win
     summary = recording.timeline.summary()
     # The old rule ("unsure" when the mean probability of the winner is low) would say unsure here.
     assert summary.probabilities[summary.label] < window.unsure_threshold()
-    window._recording_ready(prepare(recording))
+    window.show_recording(prepare(recording))
     panel = window.panel
     assert panel.word.text() != "Unsure" and "clear" not in panel.detail.text()
     best, share = summary.ranked_shares()[0]
@@ -116,7 +116,7 @@ def test_clicking_a_segment_plays_it_and_the_playing_segment_is_highlighted(qtbo
     assert highlighted is not None and segments.model.index(0, 0).data(Qt.BackgroundRole) is None
     window.stop()
     # Playing on from a moment in the first segment highlights that one instead.
-    window.play_from((rows[0].start_s + rows[0].end_s) / 2)
+    window.playback.play_from((rows[0].start_s + rows[0].end_s) / 2)
     assert segments.current_segment == rows[0]
     window.stop()
 
@@ -261,7 +261,7 @@ def test_a_recording_made_too_loud_says_so_instead_of_naming_an_emotion(qtbot, w
             assert not sure
     # Played, a clipped moment reads "Too loud" beside the timeline.
     moment = loud[len(loud) // 2]
-    window.play_from((moment.start_s + moment.end_s) / 2)
+    window.playback.play_from((moment.start_s + moment.end_s) / 2)
     qtbot.waitUntil(lambda: window.panel.word.text() == "Too loud", timeout=3000)
     assert "move the microphone away" in window.panel.detail.text()  # what to do about it
     window.stop()

@@ -274,7 +274,7 @@ def open_and_wait(qtbot, window, path):
 def test_space_pauses_and_goes_on_from_the_same_place(qtbot, window, conversation_wav):
     open_and_wait(qtbot, window, conversation_wav)
     view = window.timeline_view
-    window.play_from(3.0)
+    window.playback.play_from(3.0)
     qtbot.waitUntil(lambda: window.player.position_s > 3.5, timeout=5000)
     qtbot.keyClick(window, Qt.Key_Space)
     assert window.player.paused and not window.player.playing
@@ -300,7 +300,7 @@ def test_arrows_in_the_window_move_the_playhead_and_the_readout(qtbot, window, c
     assert abs(first - conversation_speech_s[0][0]) < 2.0
     assert series.point_at(first).is_speech and not series.point_at(first - HOP_S).is_speech
     assert window.panel.caption.text() == f"At {format_clock(first)}"  # the readout is there too
-    window.play_from(first)
+    window.playback.play_from(first)
     qtbot.keyClick(window, Qt.Key_Right)
     second = view.cursor_s
     assert second > first and series.point_at(second).is_speech
@@ -314,7 +314,7 @@ def test_a_zoomed_view_follows_the_playhead(qtbot, window, conversation_wav):
     open_and_wait(qtbot, window, conversation_wav)
     view = window.timeline_view
     view.plot.setXRange(0.0, 2.0, padding=0)  # the narrowest view
-    window.play_from(0.5)
+    window.playback.play_from(0.5)
     qtbot.waitUntil(lambda: view.cursor_s > 2.5, timeout=8000)  # past the view's right edge
     x0, x1 = view.plot.viewRange()[0]
     assert x0 <= view.cursor_s <= x1 and x1 - x0 == pytest.approx(2.0, rel=0.01)

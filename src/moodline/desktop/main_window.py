@@ -9,7 +9,6 @@ that the live session is healthy, moves the playback cursor and redraws the plot
 from __future__ import annotations
 
 import os
-import time
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,19 +20,17 @@ from PyQt5.QtWidgets import (QAction, QFileDialog, QHBoxLayout, QLabel, QMainWin
 
 from moodline.engine.errors import MoodlineError
 from moodline.engine.model import CUDA, EmotionModel, resolve_model
-from moodline.engine.readout import LISTENING, NO_SPEECH, Readout, readout_for
-from moodline.engine.ringbuffer import RingReader
 from moodline.engine.session import (Recording, analyze_recording, default_sessions_dir, open_session, save_as_session,
                                      save_session_copy, session_folder_of)
-from moodline.engine.timeline import Timeline, TimelinePoint, format_clock
-from moodline.engine.voices import enrolled_baseline, find_voice
+from moodline.engine.timeline import Timeline, format_clock
+from moodline.engine.voices import enrolled_baseline
 
 from .exports import Export, write_export
 from .figure import FigureContent, save_figure
 from .jobs import BLOCKING_JOBS, SESSION_JOBS, JobState
-from .live import LiveSession, SourceFactory, microphone
+from .live import LiveController, LiveSession, SourceFactory, microphone
 from .places import DialogKind, Places
-from .player import AudioPlayer
+from .playback import PlaybackController
 from .recording import waveform_envelope
 from .series import GrowingEnvelope, TimelineSeries
 from .settings import DesktopSettings, load_settings, make_store_private, save_settings
@@ -54,7 +51,6 @@ from .workers import Task, run_task
 FRAME_MS = 33  # the frame timer: ~30 redraws per second at most
 MIN_WINDOW_PX = (720, 480)  # a small laptop screen with room to spare; the legend wraps below ~1100
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.aac *.opus *.aif *.aiff);;All files (*)"
-LIVE_SUMMARY_S = 1.0  # live, the summary and the segments list catch up at most this often
 DOCK_WIDTH_PX = 340  # the summary and segments panels on the right
 DOCKS_MIN_WINDOW_PX = 1040  # ... shown in a window at least this wide (the timeline keeps its room)
 
@@ -124,15 +120,15 @@ class MainWindow(QMainWindow):
         self.model: EmotionModel | None = None
         self.live: LiveSession | None = None
         self.recording: Recording | None = None
-        self.player = AudioPlayer()
+        self.playback = PlaybackController(self)
+        self.live_controller = LiveController(self)
+        self.player = self.playback.player
         self.aid: ConversationAidView | None = None
         self.jobs = JobState.IDLE  # every job under way
         self.tasks: set[Task] = set()
         self._analysis: Task | None = None
-        self._waveform_reader: RingReader | None = None  # the live waveform's place in the ring
-        self._played_index = -1
         self._queued: deque[QueuedRequest] = deque()
-        self._close_when_idle = False  # Quit pressed while a session was starting or stopping
+        self.close_when_idle = False  # Quit pressed while a session was starting or stopping
         self._closing = False
         self.setWindowTitle("Moodline")
         self.setWindowIcon(app_icon())
@@ -190,8 +186,8 @@ class MainWindow(QMainWindow):
         self.panel = EmotionPanel(self.palette_)
         row.addWidget(self.panel)
         self.timeline_view = TimelineView(self.palette_, self.settings.follow_minutes, self.unsure_threshold())
-        self.timeline_view.seekRequested.connect(self.play_from)
-        self.timeline_view.jumpRequested.connect(self.jump_to)
+        self.timeline_view.seekRequested.connect(self.playback.play_from)
+        self.timeline_view.jumpRequested.connect(self.playback.jump_to)
         self.timeline_view.exportRequested.connect(self.export_view_dialog)
         row.addWidget(self.timeline_view, 1)
         outer.addLayout(row, 1)
@@ -209,9 +205,9 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.progress_box)
         self.setCentralWidget(central)
         self.summary_panel = SummaryPanel(self.palette_)
-        self.summary_panel.segmentChosen.connect(self.play_segment)
+        self.summary_panel.segmentChosen.connect(self.playback.play_segment)
         self.segments_list = SegmentsList(self.palette_, self.unsure_threshold())
-        self.segments_list.segmentChosen.connect(self.play_segment)
+        self.segments_list.segmentChosen.connect(self.playback.play_segment)
         self.summary_dock = SideDock("&Summary", "summary-dock", self.summary_panel, DOCK_WIDTH_PX, self)
         self.segments_dock = SideDock("S&egments", "segments-dock", self.segments_list, DOCK_WIDTH_PX, self)
         for dock in (self.summary_dock, self.segments_dock):
@@ -219,8 +215,6 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.summary_dock], [DOCK_WIDTH_PX], Qt.Horizontal)
         self._docks_roomy = True
         self._summary_dock_sized = False
-        self._live_summary_at = 0.0  # when the live summary last caught up (monotonic s)
-        self._live_summary_points = 0
 
         status = self.statusBar()
         self.status_device, self.status_model, self.status_provider = QLabel(), QLabel(), QLabel()
@@ -253,7 +247,7 @@ class MainWindow(QMainWindow):
         session.addAction("Look for &Input Devices Again", self.refresh_devices)
         view = menu.addMenu("&View")
         self._action(view, "&Conversation Aid", self.toggle_aid, "F11")
-        self.play_action = self._action(view, "&Play / Pause", self.toggle_playback, "Space")
+        self.play_action = self._action(view, "&Play / Pause", self.playback.toggle, "Space")
         tv = self.timeline_view
         for action in (None, tv.previous_action, tv.next_action, None, tv.fit_action, tv.zoom_in_action,
                        tv.zoom_out_action, None, tv.detail_action, None,
@@ -429,145 +423,32 @@ class MainWindow(QMainWindow):
 
     # ---- live ------------------------------------------------------------------------
     def start(self) -> None:
-        if self.jobs & (JobState.LISTENING | JobState.FINISHING):
-            return
-        if JobState.LOADING_MODEL in self.jobs or (JobState.SCANNING in self.jobs and self.devices.current_name() is None):
-            self.request_start()  # pressed (or --start) before the window is ready: wait
-            return
-        device = self.devices.current_name()
-        if self.busy or self.model is None or device is None:
-            return  # a job is running, or the banner already says what is missing
-        self.player.stop()
-        self.store.setValue("device/name", device)
-        if not self._voice_enrolled():
-            return
-        session = LiveSession(self.model, self.settings.analysis, device, self.sessions_root,
-                              self.source_factory, self.settings.to_record(), self.settings.voice)
-        session.point.connect(self._on_live_point)
-        self.recording = None
-        self.timeline_view.start_live(self.model.info.labels)
-        self.summary_panel.clear("This session so far")
-        self.segments_list.set_segments([])
-        self._live_summary_points = 0
-        self.panel.show_readout(Readout(LISTENING))
-        if self.aid is not None:
-            self.aid.reset()
-        self.banner.clear()
-        self.jobs |= JobState.STARTING
-        self.status_session.setText(f"Opening '{device}'…")
-        self.update_actions()
-        run_task(Task(session.start), self.tasks, on_done=self._live_started, on_failed=self._live_failed)
-
-    def _live_started(self, session: LiveSession) -> None:
-        self.jobs = (self.jobs & ~JobState.STARTING) | JobState.LISTENING
-        self.live = session
-        source = session.source
-        self._waveform_reader = RingReader(session.source.ring, session.start_index)
-        self.timeline_view.set_live_audio_rate(source.sample_rate_hz)
-        self.status_device.setText(f"input: {source.device.name} · {source.sample_rate_hz} Hz")
-        self.status_session.setText(f"Recording to {session.folder}")
-        self.update_actions()
-        if self._close_when_idle:
-            self.close()
-
-    def _live_failed(self, message: str) -> None:
-        self.jobs &= ~JobState.STARTING
-        self.timeline_view.stop_live()
-        self.panel.show_idle(f"Could not start: {message}")  # not "waiting for speech": nothing runs
-        self.status_session.setText("Not listening")
-        self.show_error(Topic.DEVICE, f"Could not start listening: {message}. Choose another input device.",
-                        [("Look again", self.refresh_devices)])
-        self.update_actions()
-        if self._close_when_idle:
-            self.close()
-
-    def _on_live_point(self, point: TimelinePoint) -> None:
-        if not self.jobs & SESSION_JOBS:
-            return  # a point that raced the end of its session
-        self.timeline_view.add_points([point])
-        self.panel.show_readout(readout_for(point, self.unsure_threshold()))
-        if self.aid is not None:
-            self.aid.feed(point)
+        """Start listening to the chosen input (or, before the window is ready, as soon as it is)."""
+        self.live_controller.start()
 
     def stop(self) -> None:
-        if self.player.playing:
-            self.player.stop()
-        if JobState.LISTENING in self.jobs:
-            self._finish_live()
-        self.update_actions()
+        """Stop playback, or finish the live session."""
+        self.live_controller.stop()
 
-    def _finish_live(self, problem: str | None = None) -> None:
-        session = self.live
-        self.jobs = (self.jobs & ~JobState.LISTENING) | JobState.FINISHING
-        self.timeline_view.stop_live()
-        self.level.reset()
-        self.status_session.setText("Finishing the session…")
-
-        def stopped(recording: Recording) -> None:
-            self.jobs &= ~JobState.FINISHING
-            self.live = None
-            self.recording = recording
-            self._show_summary(recording.timeline, "This session")
-            self.status_session.setText(f"Session saved in {recording.folder}")
-            self.remember_recent(recording.folder)
-            self.update_actions()
-            if self._close_when_idle:
-                self.close()
-
-        def failed(message: str) -> None:
-            self.jobs &= ~JobState.FINISHING
-            self.live = None
-            self.show_error(Topic.SESSION, f"The session could not be finished: {message}")
-            self.update_actions()
-            if self._close_when_idle:
-                self.close()
-
-        run_task(Task(session.stop), self.tasks, on_done=stopped, on_failed=failed)
-        self.update_actions()
-
-    def _live_broke(self, problem: str) -> None:
-        folder = self.live.folder
-        self._finish_live()
-        self.show_error(Topic.DEVICE, f"{problem} What was recorded so far is kept (in {folder}). "
-                        "Choose an input device and press Start to go on.",
-                        [("Look for devices", self.refresh_devices)])
-        self.panel.show_idle("Stopped — the input went away")
-
-    # ---- the frame timer ---------------------------------------------------------------
-    def on_frame(self) -> None:
-        live = self.live
-        if JobState.LISTENING in self.jobs:
-            for piece in self._waveform_reader.read():  # silence for what the GUI fell behind on
-                self.timeline_view.add_audio(piece)
-                self.level.add_samples(piece, live.source.sample_rate_hz)
-            self.status_dropped.setText(f"dropped audio: {live.dropped_s:.1f} s")
-            problem = live.problem()
-            if problem:
-                self._live_broke(problem)
-        if self._queued and not self.busy:
-            self.run_queued()
-        if self.player.playing:
-            self._follow_playback(self.player.position_s)
-        elif self.stop_button.isEnabled() and not self.jobs & (BLOCKING_JOBS | SESSION_JOBS):
-            self.update_actions()  # playback ran to its end
-        if JobState.LISTENING in self.jobs:
-            self._catch_up_live_summary()
-        self.timeline_view.redraw()
-
-    def _catch_up_live_summary(self) -> None:
-        """Live: bring the summary and the segments list up to the newest points, at most every
-        :data:`LIVE_SUMMARY_S` (an hour's summary and segments take about 7 ms)."""
-        now = time.monotonic()
-        if now - self._live_summary_at < LIVE_SUMMARY_S:
-            return
-        so_far = self.live.analyzer.snapshot()  # the engine's live timeline, not one of our own
-        if len(so_far.points) == self._live_summary_points:
-            return
-        self._live_summary_at, self._live_summary_points = now, len(so_far.points)
+    def show_live_summary(self, so_far: Timeline) -> None:
+        """The summary panel and the segments list for a session still running."""
         found = so_far.segments()
         self.summary_panel.show_summary(so_far.summary(), so_far.duration_s, found, "This session so far")
         self.segments_list.set_segments(found)
         self._size_summary_dock()
+
+
+    # ---- the frame timer ---------------------------------------------------------------
+    def on_frame(self) -> None:
+        if JobState.LISTENING in self.jobs:
+            self.live_controller.frame()
+        if self._queued and not self.busy:
+            self.run_queued()
+        if self.player.playing:
+            self.playback.follow(self.player.position_s)
+        elif self.stop_button.isEnabled() and not self.jobs & (BLOCKING_JOBS | SESSION_JOBS):
+            self.update_actions()  # playback ran to its end
+        self.timeline_view.redraw()
 
     # ---- recordings --------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -647,7 +528,7 @@ class MainWindow(QMainWindow):
             self.status_session.setText(f"Opening {folder}…")
             self.update_actions()
             run_task(Task(open_and_prepare, folder), self.tasks,
-                     on_done=self._recording_ready, on_failed=self._open_failed)
+                     on_done=self.show_recording, on_failed=self._open_failed)
             return
         if self.model is None:
             self.show_error(Topic.MODEL, "No emotion model is loaded, so recordings cannot be analysed.",
@@ -661,7 +542,7 @@ class MainWindow(QMainWindow):
         self.update_actions()
         self._analysis = run_task(
             Task(analyze_and_prepare, str(path), self.model, self.settings.analysis, self.settings.voice), self.tasks,
-            on_done=self._recording_ready, on_failed=self._open_failed,
+            on_done=self.show_recording, on_failed=self._open_failed,
             on_progress=self._analysis_progress, on_cancelled=self._analysis_cancelled)
 
     def _analysis_progress(self, fraction: float) -> None:
@@ -693,20 +574,21 @@ class MainWindow(QMainWindow):
         self.show_error(Topic.RECORDING, f"Could not open the recording: {message}")
         self.update_actions()
 
-    def _recording_ready(self, prepared) -> None:
+    def show_recording(self, prepared) -> None:
+        """A recording analysed or opened (as :func:`prepare` gives it) on screen."""
         recording, series, envelope = prepared
         self._analysis_done()
         self.recording = recording
-        self._played_index = -1
+        self.playback.new_recording()
         self.timeline_view.show_recording(series, envelope, recording.duration_s)
         self.timeline_view.set_cursor(None)
-        self._show_summary(recording.timeline, "Whole recording")
+        self.show_summary(recording.timeline, "Whole recording")
         where = recording.folder or recording.source
         self.status_session.setText(f"{where} · {format_clock(recording.duration_s)} · click the timeline to play")
         self.remember_recent(where)
         self.update_actions()
 
-    def _show_summary(self, timeline: Timeline, caption: str) -> None:
+    def show_summary(self, timeline: Timeline, caption: str) -> None:
         """A whole recording or a finished session: the mix of emotions (never "unsure"), the
         summary panel and the segments list, with the numbers of ``moodline analyze``."""
         summary = timeline.summary()
@@ -722,70 +604,6 @@ class MainWindow(QMainWindow):
             self._summary_dock_sized = True
             title_px = self.summary_dock.fontMetrics().height() + 20
             self.resizeDocks([self.summary_dock], [self.summary_panel.sizeHint().height() + title_px], Qt.Vertical)
-
-    # ---- playback --------------------------------------------------------------------
-    def play_from(self, t_s: float) -> None:
-        rec = self.recording
-        if rec is None or rec.audio is None or self.live is not None:
-            return
-        t_s = min(t_s, rec.duration_s)
-        self.timeline_view.set_cursor(t_s)
-        try:
-            self.player.play(rec.audio, rec.sample_rate_hz, t_s)
-        except MoodlineError as exc:
-            self.show_error(Topic.PLAYBACK, str(exc))
-        self._follow_playback(t_s)
-        self.update_actions()
-
-    def toggle_playback(self) -> None:
-        """Space: pause where it plays, go on from there, or play from the cursor."""
-        rec = self.recording
-        if rec is None or rec.audio is None or self.live is not None:
-            return
-        try:
-            if self.player.playing:
-                self.player.pause()
-                self._follow_playback(self.player.position_s)
-            elif self.player.paused:
-                self.player.resume()
-            else:
-                cursor = self.timeline_view.cursor_s
-                self.play_from(0.0 if cursor is None or cursor >= rec.duration_s - 0.1 else cursor)
-        except MoodlineError as exc:
-            self.show_error(Topic.PLAYBACK, str(exc))
-        self.update_actions()
-
-    def play_segment(self, t_s: float) -> None:
-        """A segment chosen in the list or the summary: play from its start. Live, or without
-        audio, the timeline shows it instead."""
-        rec = self.recording
-        if self.live is None and rec is not None and rec.audio is not None:
-            self.play_from(t_s)
-            return
-        self.timeline_view.reveal(t_s)
-        if self.live is None and rec is not None:
-            self._follow_playback(t_s)
-
-    def jump_to(self, t_s: float) -> None:
-        """Move the playhead to ``t_s`` (previous/next segment); playing goes on from there."""
-        if self.recording is None or self.live is not None:
-            return
-        if self.player.playing or self.player.paused:
-            self.player.seek(t_s)
-        self._follow_playback(t_s)
-
-    def _follow_playback(self, t_s: float) -> None:
-        self.timeline_view.set_playhead(t_s)
-        self.segments_list.set_current(t_s)
-        series = self.timeline_view.series
-        index = series.index_at(t_s)
-        if index != self._played_index:
-            self._played_index = index
-            point = series.points[index] if index >= 0 else None
-            readout = readout_for(point, self.unsure_threshold()) if point else Readout(NO_SPEECH)
-            self.panel.show_readout(readout, f"At {format_clock(t_s)}")
-            if self.aid is not None and point is not None:
-                self.aid.feed(point)
 
     # ---- saving and exporting --------------------------------------------------------
     def current_timeline(self) -> Timeline | None:
@@ -898,19 +716,6 @@ class MainWindow(QMainWindow):
         dialog.exec_()
         return dialog.enrolled
 
-    def _voice_enrolled(self) -> bool:
-        """Whether the voice the settings start from (if any) is still enrolled; says so if not."""
-        voice = self.settings.voice
-        if not voice or self.model is None or not self.model.adapts or not self.settings.analysis.adapt:
-            return True
-        try:
-            find_voice(voice)
-        except MoodlineError:
-            self.show_error(Topic.SETTINGS, f"The voice '{voice}' that sessions start from is no longer enrolled: "
-                            "choose another in Settings, or enrol it again.", [("Settings…", self.settings_dialog)])
-            return False
-        return True
-
     def apply_settings(self, new: DesktopSettings) -> None:
         old, self.settings = self.settings, new
         save_settings(self.store, new)
@@ -964,7 +769,7 @@ class MainWindow(QMainWindow):
         if self.jobs & (JobState.STARTING | JobState.FINISHING):
             # A session is being opened or finished on a worker thread: closing now could end
             # the process halfway through its files. Close when it is done.
-            self._close_when_idle = True
+            self.close_when_idle = True
             self.status_session.setText("Finishing the session before quitting…")
             event.ignore()
             return

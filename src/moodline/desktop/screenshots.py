@@ -58,7 +58,7 @@ def _show_recording(app, window, path: str, out: Path, timeout_s: float = 60.0) 
     if clear:
         nearest = min(clear, key=lambda s: abs((s.start_s + s.end_s) / 2 - target_s))
         target_s = (nearest.start_s + nearest.end_s) / 2
-    window.jump_to(target_s)
+    window.playback.jump_to(target_s)
     _pause(app, 0.5)
     _save(window, out)
 
