@@ -34,6 +34,7 @@ from moodline.engine.audio import load_audio
 from moodline.engine.fileio import atomic_write
 from moodline.engine.model import EmotionModel, resolve_model
 from moodline.engine.timeline import TimelinePoint
+from figures import recorded  # the figures also go to docs/benchmark-figures.md
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -238,4 +239,5 @@ def main() -> None:
         atomic_write(args.csv, table.getvalue())
 
 if __name__ == "__main__":
-    main()
+    with recorded():
+        main()

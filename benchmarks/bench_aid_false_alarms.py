@@ -39,6 +39,7 @@ from moodline.engine.voices import voice_baseline
 from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD, EMOTION, LabelStabilizer, StabilizerSettings
 
 from bench_aid_calm import trimmed  # a clip without its silent edges, as the calm benchmark cuts them
+from figures import recorded  # the figures also go to docs/benchmark-figures.md
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "speechocean762"
@@ -174,4 +175,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded():
+        main()

@@ -31,6 +31,7 @@ from moodline.engine.analysis import CLIPPED_SHARE, AnalysisSettings, WindowClas
 from moodline.engine.audio import load_audio
 from moodline.engine.model import EmotionModel, resolve_model
 from moodline.training.corpora import load_corpus, load_unlabelled
+from figures import recorded  # the figures also go to docs/benchmark-figures.md
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -112,4 +113,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded():
+        main()

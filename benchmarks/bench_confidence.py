@@ -31,6 +31,7 @@ from moodline.engine.audio import load_audio
 from moodline.engine.model import EmotionModel, resolve_model
 from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD
 from moodline.training.corpora import load_corpus
+from figures import recorded  # the figures also go to docs/benchmark-figures.md
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -88,4 +89,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded():
+        main()

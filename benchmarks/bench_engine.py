@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from figures import recorded  # the figures also go to docs/benchmark-figures.md
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000
@@ -155,4 +156,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded():
+        main()

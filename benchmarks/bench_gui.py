@@ -32,6 +32,7 @@ from typing import Callable
 
 import numpy as np
 import soundfile as sf
+from figures import recorded  # the figures also go to docs/benchmark-figures.md
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -253,4 +254,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with recorded():
+        code = main()
+    sys.exit(code)

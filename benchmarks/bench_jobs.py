@@ -32,6 +32,7 @@ import numpy as np
 import soundfile as sf
 
 from bench_engine import RATE, model_path, speech_clips
+from figures import recorded  # the figures also go to docs/benchmark-figures.md
 
 # The command in a child process: peak memory of itself and of its largest worker (POSIX getrusage).
 RUN = """
@@ -114,4 +115,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded():
+        main()

@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 from bench_window import ms, open_window
+from figures import recorded  # the figures also go to docs/benchmark-figures.md
 BUDGET_MS = 50
 
 
@@ -127,4 +128,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with recorded():
+        code = main()
+    sys.exit(code)

@@ -30,6 +30,7 @@ from moodline.engine.vad import Gate, speech_detector
 from moodline.training import conditions
 from moodline.training.augment import BabbleBank, coloured_noise
 from moodline.training.corpora import load_corpus, load_unlabelled
+from figures import recorded  # the figures also go to docs/benchmark-figures.md
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RATE, WINDOW_S, HOP_S, MIN_SPEECH = 16000, 2.0, 0.5, 0.2
@@ -189,4 +190,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded():
+        main()

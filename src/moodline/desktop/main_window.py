@@ -608,7 +608,7 @@ class MainWindow(QMainWindow):
     # ---- saving and exporting --------------------------------------------------------
     def current_timeline(self) -> Timeline | None:
         if self.live is not None and self.live.analyzer is not None:
-            return self.live.analyzer.timeline
+            return self.live.analyzer.snapshot()  # the engine's live timeline, as it stands
         return self.recording.timeline if self.recording is not None else None
 
     def export(self, path: str | os.PathLike, kind: Export | None = None) -> Path:
