@@ -61,7 +61,7 @@ def test_a_clip_shorter_than_a_window_is_still_analysed(tmp_path, model, speech)
 
 def test_silence_and_room_noise_are_not_classified(tmp_path, model, conversation, conversation_speech_s):
     # Quiet-room noise (-46 dBFS) all through, as in a real recording. WebRTC's VAD does pass
-    # loud broadband noise (about -35 dBFS and up) as speech; that limit is in the README.
+    # loud broadband noise (about -35 dBFS and up) as speech; that limit is in docs/architecture.md.
     noise = np.random.default_rng(0).standard_normal(len(conversation)).astype(np.float32) * 0.005
     timeline = analyze_file(write(tmp_path, conversation + noise), model)
     (a0, a1), (b0, b1) = conversation_speech_s

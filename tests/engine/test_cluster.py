@@ -44,7 +44,7 @@ def head(tmp_path_factory):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     # Ray's token authentication, as a cluster should run: a token of its own (in a private
-    # home, ~/.ray/auth_token), which a driver uses when RAY_AUTH_MODE=token (README: Archives).
+    # home, ~/.ray/auth_token), which a driver uses when RAY_AUTH_MODE=token (docs/archive.md).
     env = {**os.environ, "RAY_TMPDIR": str(tmp_path_factory.mktemp("ray")), "RAY_AUTH_MODE": "token",
            "HOME": str(tmp_path_factory.mktemp("home"))}
     env.pop("RAY_ADDRESS", None)

@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
                             "a GPU, the CPU split into N logical devices (to try the distributed path). "
                             "Default: every GPU when there are several, else one device. TensorFlow fixes its "
                             "devices once per process, so this is set as the command starts. Several machines: "
-                            "set TF_CONFIG on each (MultiWorkerMirroredStrategy; see the README)")
+                            "set TF_CONFIG on each (MultiWorkerMirroredStrategy; see docs/training.md)")
     train.add_argument("--no-final", action="store_true", help="only evaluate; do not train and export the final model")
     train.add_argument("--teacher", choices=MODEL_NAMES, default=None,
                        help="distil: in every split, first train this model (e.g. whisper_tiny) and teach its "

@@ -47,7 +47,7 @@ MIN_SPEECH_FRACTION = AnalysisSettings().min_speech_fraction
 VAD_AGGRESSIVENESS = AnalysisSettings().vad_aggressiveness
 # The shipped models were trained on the windows WebRTC's gate chose, and their cards' commands
 # must rebuild them: training keeps that gate until they are retrained on Silero's windows (the
-# engine's default gate since 2026-12-05; README, "Known limits").
+# engine's default gate since 2026-12-05; docs/architecture.md, "Voice gate").
 GATE = Gate.WEBRTC.value
 
 
