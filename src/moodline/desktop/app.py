@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from .display import display_problem
+
 EXIT_FAILED = 2
 
 DARK = {
@@ -96,6 +98,10 @@ def _tear_down(window) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Open the Moodline window; returns the exit code when it closes."""
     args = _parser().parse_args(argv)
+    problem = display_problem()  # before Qt, whose answer would be to abort
+    if problem is not None:
+        print(f"moodline: {problem}", file=sys.stderr)
+        return EXIT_FAILED
     from PyQt5.QtCore import QTimer
     from PyQt5.QtWidgets import QApplication
 
