@@ -157,3 +157,21 @@ def test_equal_shares_put_the_summarys_own_label_first():
     shares = {label: 0.0 for label in LABELS} | {"happy": 0.4, "angry": 0.4, "sad": 0.2}
     summary = Summary("angry", probabilities, shares, 30.0)
     assert summary.breakdown().startswith("Most often angry (40%), then happy (40%)")
+
+
+def test_one_headline_everywhere_even_where_the_mean_probability_says_otherwise():
+    """The demo once printed "angry (mean p=0.20, …)" in the terminal while the window's big
+    word said "fearful (20 %)": the headline is the emotion of the largest share of speech."""
+    from moodline.engine.timeline import Timeline, TimelinePoint
+
+    def window(t, label, p):
+        probs = {k: (1.0 - p) / (len(LABELS) - 1) for k in LABELS} | {label: p}
+        return TimelinePoint(t, t + 2.0, probs, label, p, True)
+
+    points = [window(0.5 * i, "sad", 0.35) for i in range(3)] + [window(1.5 + 0.5 * i, "angry", 0.95)
+                                                                      for i in range(2)]
+    summary = Timeline(LABELS, points, 4.0).summary()
+    assert max(summary.probabilities, key=summary.probabilities.get) == "angry"  # the mean says angry
+    assert summary.label == "sad" and summary.shares["sad"] == pytest.approx(0.6)
+    assert summary.ranked_shares()[0][0] == summary.label  # the window's word and breakdown agree
+    assert summary.breakdown().startswith("Mostly sad (60%)")

@@ -30,7 +30,7 @@ from .fileio import atomic_write, check_writable_dir, exclusive_lock, make_priva
 from .manifest import FileStatus, Manifest, file_sha256
 from .model import EmotionModel
 from .tables import write_tables
-from .timeline import SEGMENTS_SUFFIX, Timeline
+from .timeline import SEGMENTS_SUFFIX, Timeline, headline
 from .voices import find_voice
 
 SUMMARY_FILE = "summary.csv"  # one row per analysed file, kept across runs
@@ -190,7 +190,8 @@ def write_summary_csv(path: Path, records: list[dict], labels: Sequence[str]) ->
         s = r["summary"]
         probs = [f"{s['probabilities'][l]:.6f}" if s["probabilities"] else "" for l in labels]
         shares = [f"{s['shares'][l]:.6f}" for l in labels]
-        rows[r["file"]] = [r["file"], f"{r['duration_s']:.3f}", s["label"] or "", f"{s['speech_s']:.3f}",
+        label = headline(s["shares"], s["probabilities"])  # one rule, also for files summarised before it
+        rows[r["file"]] = [r["file"], f"{r['duration_s']:.3f}", label or "", f"{s['speech_s']:.3f}",
                            "" if s.get("clipped_s") is None else f"{s['clipped_s']:.3f}", *probs, *shares]
     with exclusive_lock(path.with_name(f".{path.name}.lock")):
         earlier = [row for row in read_summary_rows(path, header) if row[0] not in rows]

@@ -18,7 +18,7 @@ from typing import Sequence
 
 from .fileio import atomic_output
 from .manifest import FileRecord, FileStatus
-from .timeline import Timeline
+from .timeline import Timeline, headline
 
 WINDOWS_TABLE = "windows.parquet"
 FILES_TABLE = "files.parquet"
@@ -74,7 +74,7 @@ def write_tables(folder: str | os.PathLike, records: Sequence[FileRecord], label
         columns["file"].append(_name(record.path))
         columns["run_id"].append(record.run_id)
         columns["duration_s"].append(record.duration_s)
-        columns["label"].append(s.get("label"))
+        columns["label"].append(headline(s.get("shares") or {}, s.get("probabilities")))  # one rule for all
         columns["speech_s"].append(s.get("speech_s"))
         columns["clipped_s"].append(s.get("clipped_s"))  # None: analysed before clipping was measured
         for label in labels:

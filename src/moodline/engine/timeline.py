@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -69,13 +69,29 @@ class TimelinePoint:
                    d.get("confidence"), bool(d["is_speech"]), bool(d.get("clipped", False)))
 
 
+def ranked(shares: Mapping[str, float], probabilities: Mapping[str, float] | None) -> list[tuple[str, float]]:
+    """(label, share) of the emotions heard, the largest share of speech first; equal shares go
+    by mean probability."""
+    probabilities = probabilities or {}
+    return sorted(((label, share) for label, share in shares.items() if share > 0),
+                  key=lambda item: (-item[1], -probabilities.get(item[0], 0.0)))
+
+
+def headline(shares: Mapping[str, float], probabilities: Mapping[str, float] | None) -> str | None:
+    """A recording's one emotion, by one rule everywhere (the terminal, the window, the
+    summary files): the one heard in the largest share of its speech, equal shares going by
+    mean probability. ``None`` without speech."""
+    found = ranked(shares, probabilities)
+    return found[0][0] if found else None
+
+
 @dataclass(frozen=True)
 class Summary:
     """A file's (or session's) emotion in brief.
 
-    ``label`` is the argmax of the mean probabilities over the speech windows that are not
-    ``clipped``, or ``None`` when there are none; ``shares`` is each emotion's
-    share of those windows; ``speech_s`` is the speech time (one hop per speech window) and
+    ``label`` is its :func:`headline`: the emotion heard in the largest share of the speech
+    windows that are not ``clipped``, or ``None`` when there are none; ``probabilities`` are
+    the mean probabilities over those windows; ``shares`` is each emotion's share of them; ``speech_s`` is the speech time (one hop per speech window) and
     ``clipped_s`` the part of it recorded too loud to judge.
     """
 
@@ -96,12 +112,9 @@ class Summary:
         }
 
     def ranked_shares(self) -> list[tuple[str, float]]:
-        """(label, share) of the emotions heard, the largest share first. Equal shares go by mean
-        probability, so the summary's own label comes first among its equals (the terminal's
-        headline and the breakdown beneath it must not name different emotions)."""
-        probabilities = self.probabilities or {}
-        return sorted(((label, share) for label, share in self.shares.items() if share > 0),
-                      key=lambda item: (-item[1], -probabilities.get(item[0], 0.0)))
+        """(label, share) of the emotions heard, the largest share first (see :func:`ranked`):
+        the first is the summary's own label."""
+        return ranked(self.shares, self.probabilities)
 
     def breakdown(self, named: int = 3) -> str:
         """The mix of emotions in words: "Mostly angry (64%), then calm (20%), happy (9%)".
@@ -280,12 +293,10 @@ class Timeline:
         counts = {label: 0 for label in self.labels}
         for p in judged:
             counts[p.label] += 1
-        return Summary(
-            label=self.labels[int(np.argmax(mean))],
-            probabilities={label: float(m) for label, m in zip(self.labels, mean)},
-            shares={label: counts[label] / len(judged) for label in self.labels},
-            speech_s=speech_s, clipped_s=clipped_s,
-        )
+        probabilities = {label: float(m) for label, m in zip(self.labels, mean)}
+        shares = {label: counts[label] / len(judged) for label in self.labels}
+        return Summary(label=headline(shares, probabilities), probabilities=probabilities, shares=shares,
+                       speech_s=speech_s, clipped_s=clipped_s)
 
     def segments(self) -> list[Segment]:
         """The runs of one label, tiling ``0 … duration_s`` (see :func:`segments`; computed once
