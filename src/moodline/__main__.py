@@ -37,7 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return training_main(argv)
     from moodline.engine.cli import main as engine_main
 
-    return engine_main(argv, other_commands=TRAINING_COMMANDS)
+    window_options = ""
+    if argv[0] in ("-h", "--help"):
+        from moodline.desktop.app import options_help  # argparse only: no Qt is loaded
+
+        window_options = options_help()
+    return engine_main(argv, other_commands=TRAINING_COMMANDS, window_options=window_options)
 
 
 if __name__ == "__main__":

@@ -78,8 +78,12 @@ def test_terminal_commands_never_load_qt_or_tensorflow(conversation_wav, model_p
 def test_the_launcher_sends_each_command_where_it_runs():
     help_text = subprocess.run([MOODLINE, "--help"], capture_output=True, text=True)
     assert help_text.returncode == 0
-    for command in ("analyze", "listen", "devices", "info", "train", "evaluate"):
+    for command in ("analyze", "listen", "calibrate", "devices", "info", "train", "evaluate"):
         assert f"    {command} " in help_text.stdout
+    window = help_text.stdout[help_text.stdout.index("window options"):]  # it names them, and lists them
+    for option in ("--open PATH", "--start", "--aid", "--model NAME|FILE", "--device DEVICE", "--sessions-dir DIR"):
+        assert f"  {option}" in window, window
+    assert "--quit-when-ready" not in window and "--settings-file" not in window  # for tests only
     # train goes to the training package, which parses its own options before loading TensorFlow.
     result = run_python("import sys; from moodline.__main__ import main; rc = main(['train', '--help']);"
                         "assert 'tensorflow' not in sys.modules; sys.exit(rc)")

@@ -20,6 +20,15 @@ DARK = {
 }
 
 
+def options_help() -> str:
+    """The window's options as ``moodline --help`` lists them."""
+    text = _parser().format_help()
+    options = text[text.index("options:"):] if "options:" in text else text
+    lines = [line for line in options.splitlines()[1:] if not line.lstrip().startswith("-h, --help")
+             and not (line.startswith("                ") and "show this help" in line)]
+    return "window options (moodline [OPTIONS], no command: the window):\n" + "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="moodline", description="Moodline: a live emotion timeline of a voice.")
     p.add_argument("--model", metavar="NAME|FILE",

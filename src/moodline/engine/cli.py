@@ -96,10 +96,15 @@ def _print_summary(name: str, timeline: Timeline, emit: Callable[[str], None] = 
          f"(mean p={summary.probabilities[summary.label]:.2f}, "
          f"{summary.shares[summary.label]:.0%} of {format_clock(summary.speech_s)} speech{too_loud})")
     emit(f"  {summary.breakdown()}")
-    for segment in timeline.segments():
+    found = timeline.segments()
+    # Whole seconds would show a stretch shorter than a second as "0:03 – 0:03": then tenths.
+    tenths = any(s.end_s - s.start_s < 1.0 for s in found)
+    width = 9 if tenths else 7
+    for segment in found:
         what = "too loud (clipped)" if segment.clipped else \
             f"{segment.label}  {segment.confidence:.2f}" if segment.is_speech else "no speech"
-        emit(f"  {format_clock(segment.start_s):>7} – {format_clock(segment.end_s):>7}  {what}")
+        start, end = format_clock(segment.start_s, tenths), format_clock(segment.end_s, tenths)
+        emit(f"  {start:>{width}} – {end:>{width}}  {what}")
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -518,10 +523,11 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 # ---- entry point ------------------------------------------------------------------------
-def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.ArgumentParser:
+def _parser(other_commands: Sequence[tuple[str, str]] = (), window_options: str = "") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moodline", description="Real-time speech emotion recognition. Without a command "
-        "(or with window options such as --open FILE, --start, --aid) it opens the window.")
+        "(or with window options, listed below) it opens the window.",
+        epilog=window_options or None, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"moodline {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -620,14 +626,17 @@ def _parser(other_commands: Sequence[tuple[str, str]] = ()) -> argparse.Argument
     return parser
 
 
-def main(argv: Sequence[str] | None = None, other_commands: Sequence[tuple[str, str]] = ()) -> int:
-    """Run an engine command (``analyze``, ``listen``, ``devices``, ``info``); its exit code.
+def main(argv: Sequence[str] | None = None, other_commands: Sequence[tuple[str, str]] = (),
+         window_options: str = "") -> int:
+    """Run an engine command (``analyze``, ``listen``, ``calibrate``, ``devices``, ``info``); its
+    exit code.
 
     The ``moodline`` launcher sends the window's options and ``train``/``evaluate`` elsewhere
-    and names those commands in ``other_commands`` (name, help) for the help text.
+    and names those commands in ``other_commands`` (name, help) and the window's options in
+    ``window_options`` (text) for the help text.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser(other_commands)
+    parser = _parser(other_commands, window_options)
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:  # no command, or one this program does not run
         parser.print_usage(sys.stderr)

@@ -18,18 +18,23 @@ from .errors import MoodlineError
 from .fileio import atomic_write
 
 
-def format_clock(seconds: float) -> str:
-    """A time as a person reads it: ``m:ss`` under an hour, ``h:mm:ss`` from an hour on.
+def format_clock(seconds: float, tenths: bool = False) -> str:
+    """A time as a person reads it: ``m:ss`` under an hour, ``h:mm:ss`` from an hour on, and
+    with ``tenths`` a tenth of a second more (``0:03.2``), for lists of stretches shorter than
+    a second.
 
-    Rounded to the nearest whole second, halves up (59.5 s → ``1:00``, 59.4 s → ``0:59``): never
-    more than half a second off, and the same moment reads the same on the axis, in the readout
-    and in the terminal. Negative times get a leading minus.
+    Rounded to the nearest whole second (or tenth), halves up (59.5 s → ``1:00``, 59.4 s →
+    ``0:59``): never more than half a unit off, and the same moment reads the same on the axis,
+    in the readout and in the terminal. Negative times get a leading minus.
     """
-    total = math.floor(abs(seconds) + 0.5)
+    scale = 10 if tenths else 1
+    total = math.floor(abs(seconds) * scale + 0.5)
     sign = "-" if seconds < 0 and total else ""
-    hours, rest = divmod(total, 3600)
+    whole, tenth = divmod(total, scale)
+    hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
+    text = f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
+    return f"{text}.{tenth}" if tenths else text
 
 
 @dataclass(frozen=True)
