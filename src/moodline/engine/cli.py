@@ -525,11 +525,12 @@ def cmd_info(args: argparse.Namespace) -> int:
 # ---- entry point ------------------------------------------------------------------------
 def _parser(other_commands: Sequence[tuple[str, str]] = (), window_options: str = "") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="moodline", description="Real-time speech emotion recognition. Without a command "
-        "(or with window options, listed below) it opens the window.",
-        epilog=window_options or None, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="moodline", description="Real-time speech emotion recognition. Without a command (or with window\n"
+        "options, listed below) it opens the window.",
+        epilog=window_options or None,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"moodline {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND [ARGS]")
 
     def analysis_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", metavar="NAME|FILE", help=MODEL_HELP)
@@ -599,7 +600,7 @@ def _parser(other_commands: Sequence[tuple[str, str]] = (), window_options: str 
     p.set_defaults(run=cmd_listen)
 
     p = sub.add_parser(
-        "calibrate", help="enrol a voice: record someone speaking normally, the reference their emotion is read against",
+        "calibrate", help="enrol a voice: someone speaking normally, what their emotion is read against",
         description=f"Enrol a voice: about {ENROL_S:g} s of a person speaking normally (reading aloud, or talking "
         "about their day) become the reference that analyze, listen and the window read their emotion "
         f"against (--voice NAME). Kept privately in {voices_dir()}.")
