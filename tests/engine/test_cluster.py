@@ -27,11 +27,13 @@ def analyze(*args, model: Path, env: dict | None = None) -> subprocess.Completed
 
 @pytest.fixture
 def local_only(tmp_path_factory):
-    """The environment of a command that starts its own local Ray cluster (Ray's token and
-    session files in folders of the test's own)."""
-    env = {**os.environ, "HOME": str(tmp_path_factory.mktemp("home")),
-           "RAY_TMPDIR": str(tmp_path_factory.mktemp("ray"))}
-    env.pop("RAY_ADDRESS", None)
+    """The environment of a command that starts its own local Ray cluster: a home of the test's
+    own, and a long TMPDIR (as on macOS or many CI runners), where Ray's own default session
+    folder would put its sockets past the 107-byte limit of a Unix socket's path."""
+    long_tmp = tmp_path_factory.mktemp("a-temporary-folder-with-a-long-name-as-on-macos-or-a-ci-runner")
+    env = {**os.environ, "HOME": str(tmp_path_factory.mktemp("home")), "TMPDIR": str(long_tmp)}
+    for name in ("RAY_ADDRESS", "RAY_TMPDIR"):
+        env.pop(name, None)
     return env
 
 
@@ -72,10 +74,12 @@ def test_a_ray_cluster_gives_what_a_local_run_gives(tmp_path, model_path, local_
     batch = make_batch(tmp_path / "in", 6, 3.0)
     monkeypatch.chdir(tmp_path)  # relative paths: the workers must read them, messages must name them as given
     local = analyze("in", "--out", "local", "--segments", "--jobs", "1", model=model_path)
+    sessions_before = set(Path("/tmp").glob("mlray-*"))
     cluster = analyze("in", "--out", "cluster", "--segments", "--ray", model=model_path, env=local_only)
     assert local.returncode == 2 and b"in/cut.wav: truncated" in local.stderr
     same_run(local, cluster, tmp_path / "local", tmp_path / "cluster")
     assert batch.is_dir()
+    assert set(Path("/tmp").glob("mlray-*")) <= sessions_before  # the cluster's short private folder is gone
 
 
 def ray_workers_running(name: str) -> list[int]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import shutil
 import socket
 import tempfile
 from collections import deque
@@ -71,11 +72,30 @@ def analyze_on_ray(files: Sequence[Path], model_path: Path, settings: AnalysisSe
     Closing the iterator (or its end) disconnects. No files (all resumed past): no cluster."""
     if not files:
         return iter(())
-    cpus = _connect(address)
-    return _results(files, model_path, settings, cpus, baseline)
+    session_dir = _local_session_dir() if not (address or os.environ.get("RAY_ADDRESS")) else None
+    try:
+        cpus = _connect(address, session_dir)
+    except BaseException:
+        _remove(session_dir)
+        raise
+    return _results(files, model_path, settings, cpus, baseline, session_dir)
 
 
-def _connect(address: str | None) -> int:
+def _local_session_dir() -> Path:
+    """A short, private folder for a local cluster's sockets and logs. Ray puts its sockets
+    there, and a Unix socket's path may not exceed 107 bytes: under a long TMPDIR (macOS's
+    /var/folders/..., a CI runner's, pytest's) Ray's own default fails. /tmp is short where it
+    exists; elsewhere (Windows: no such sockets) the system's temporary folder."""
+    root = "/tmp" if os.name == "posix" and os.path.isdir("/tmp") and os.access("/tmp", os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="mlray-", dir=root))  # mode 0700
+
+
+def _remove(folder: Path | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _connect(address: str | None, session_dir: Path | None = None) -> int:
     try:
         import ray
     except ImportError:
@@ -84,7 +104,8 @@ def _connect(address: str | None) -> int:
         _check_reachable(address)
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.ERROR, configure_logging=True)
+                 logging_level=logging.ERROR, configure_logging=True,
+                 **({"_temp_dir": str(session_dir)} if session_dir is not None else {}))
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError… for a bad address
         where = address or os.environ.get("RAY_ADDRESS") or "a new local cluster"
         cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -117,7 +138,7 @@ def _quiet_raylet_messages() -> None:
 
 
 def _results(files: Sequence[Path], model_path: Path, settings: AnalysisSettings, cpus: int,
-             baseline: VoiceBaseline | None) -> Iterator[FileResult]:
+             baseline: VoiceBaseline | None, session_dir: Path | None) -> Iterator[FileResult]:
     import ray
     from ray.exceptions import RayError
 
@@ -142,3 +163,4 @@ def _results(files: Sequence[Path], model_path: Path, settings: AnalysisSettings
             yield result
     finally:
         ray.shutdown()
+        _remove(session_dir)  # the local cluster's sockets and logs: nothing left behind
