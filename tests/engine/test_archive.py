@@ -187,3 +187,14 @@ def test_the_archive_is_driven_from_python_as_the_command_drives_it(tmp_path, mo
     sf.write(inputs_dir / "a.wav", conversation[: 8 * RATE], RATE)  # changed since: analysed again
     again = run(todo_expected=1)
     assert len(again) == 3 and again[1] != first[1] and again[2] == first[2]
+
+
+def test_tables_are_written_into_a_folder_whose_name_is_not_utf8(tmp_path, model_path, conversation):
+    """pyarrow cannot take such a path; the tables are written all the same."""
+    sf.write(tmp_path / "talk.wav", conversation, RATE)
+    out = os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9")
+    result = subprocess.run([MOODLINE, "analyze", str(tmp_path / "talk.wav"), "--out", out, "--parquet",
+                             "--model", str(model_path)], capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    with open(os.path.join(out, "files.parquet"), "rb") as handle:
+        assert pq.read_table(handle).column("file").to_pylist() == [str(tmp_path / "talk.wav")]

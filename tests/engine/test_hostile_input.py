@@ -214,6 +214,20 @@ def test_a_features_object_missing_a_parameter_is_refused_not_defaulted(tmp_path
                     "hop_length (no parameter has a default)")
 
 
+@pytest.mark.parametrize("key, value", [("n_fft", 2_000_001), ("n_fft", 4_000_000), ("n_mels", 200_000),
+                                        ("hop_length", 10_000_000)])
+def test_feature_sizes_no_model_has_are_refused_when_it_loads(tmp_path, talk, key, value):
+    """A model file that would make every window allocate gigabytes is refused in one line."""
+    params = FeatureSpec().to_dict() | {key: value}
+    if key == "n_fft":
+        params["win_length"] = 400
+    model = make_model(tmp_path / "huge.onnx", window_s=2.0, metadata={"features": json.dumps(params)})
+    result = analyze(talk, model=model)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and result.stdout == b"" and err.count("\n") == 1, err
+    assert err.startswith(f"moodline: {model}: metadata key 'features' is malformed: {key} must be at most ")
+
+
 def test_every_feature_kind_lists_its_required_parameters():
     assert set(REQUIRED_PARAMS) == set(FEATURE_KINDS)
     for kind, keys in REQUIRED_PARAMS.items():
@@ -227,19 +241,22 @@ def test_every_feature_kind_lists_its_required_parameters():
     ("--window", "0.01", "window must be between 0.1 and 30 seconds, not 0.01"),
     ("--window", "3600", "window must be between 0.1 and 30 seconds, not 3600"),
     ("--window", "100000", "window must be between 0.1 and 30 seconds, not 100000"),
-    ("--hop", "nan", "hop must be more than 0 and at most 60 seconds, not nan"),
-    ("--hop", "inf", "hop must be more than 0 and at most 60 seconds, not inf"),
-    ("--hop", "0", "hop must be more than 0 and at most 60 seconds, not 0"),
-    ("--hop", "-1", "hop must be more than 0 and at most 60 seconds, not -1"),
-    ("--hop", "1e300", "hop must be more than 0 and at most 60 seconds, not 1e+300"),
-    ("--smooth", "0", "smoothing must cover at least 1 window"),
+    ("--hop", "nan", "hop must be more than 0 and at most 30 seconds, not nan"),
+    ("--hop", "inf", "hop must be more than 0 and at most 30 seconds, not inf"),
+    ("--hop", "0", "hop must be more than 0 and at most 30 seconds, not 0"),
+    ("--hop", "-1", "hop must be more than 0 and at most 30 seconds, not -1"),
+    ("--hop", "1e300", "hop must be more than 0 and at most 30 seconds, not 1e+300"),
+    ("--hop", "2.5", "hop (2.5 s) is longer than the window (2 s): the audio between windows would go unheard"),
+    ("--smooth", "0", "smoothing must cover 1 to 1000 windows, not 0"),
+    ("--smooth", "1001", "smoothing must cover 1 to 1000 windows, not 1001"),
+    ("--smooth", "100000000000000000000", "smoothing must cover 1 to 1000 windows, not 100000000000000000000"),
 ])
 def test_window_hop_and_smoothing_out_of_range_are_one_line(talk, model_path, option, value, message):
     assert_one_line(analyze(talk, option, value, model=model_path), f"moodline: {message}")
 
 
 def test_the_largest_window_and_hop_still_work(talk, model_path):
-    result = analyze(talk, "--window", "30", "--hop", "60", "--format", "json", model=model_path)
+    result = analyze(talk, "--window", "30", "--hop", "30", "--format", "json", model=model_path)
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)["timeline"]) == 1  # one padded window covers the clip
 

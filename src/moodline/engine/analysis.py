@@ -35,7 +35,8 @@ MAX_OFFLINE_BATCH = 64
 # --window 3600 took 1.3 GB. A hop longer than a minute would leave most audio unheard.
 MIN_WINDOW_S = 0.1
 MAX_WINDOW_S = 30.0
-MAX_HOP_S = 60.0
+MAX_HOP_S = 30.0  # at most the longest window: a hop beyond the window leaves audio unheard
+MAX_SMOOTHING_WINDOWS = 1000  # 500 s at the usual hop: beyond that it is a summary, not smoothing
 # A speech window with at least this share of its samples at full scale was recorded too loud:
 # its peaks are flattened, the distortion reads as a different voice and moves the model's label
 # (on a corpus recorded hot, +20 dB clips about a seventh of the samples and changed a fifth of
@@ -75,8 +76,9 @@ class AnalysisSettings:
                                 f"not {window_s:g}")
         if not (math.isfinite(self.hop_s) and 0 < self.hop_s <= MAX_HOP_S):
             raise MoodlineError(f"hop must be more than 0 and at most {MAX_HOP_S:g} seconds, not {self.hop_s:g}")
-        if self.smoothing_windows < 1:
-            raise MoodlineError("smoothing must cover at least 1 window")
+        if not 1 <= self.smoothing_windows <= MAX_SMOOTHING_WINDOWS:
+            raise MoodlineError(f"smoothing must cover 1 to {MAX_SMOOTHING_WINDOWS} windows, "
+                                f"not {self.smoothing_windows}")
         if self.vad_aggressiveness not in (0, 1, 2, 3):
             raise MoodlineError("voice-activity aggressiveness must be 0, 1, 2 or 3")
         if self.gate not in {g.value for g in Gate}:
@@ -90,6 +92,9 @@ def window_grid(model: EmotionModel, settings: AnalysisSettings) -> WindowGrid:
     """The window grid for ``model`` under ``settings``; refuses windows the model cannot take."""
     info = model.info
     window_s = info.window_s if settings.window_s is None else settings.window_s
+    if settings.hop_s > window_s:
+        raise MoodlineError(f"hop ({settings.hop_s:g} s) is longer than the window ({window_s:g} s): "
+                            "the audio between windows would go unheard")
     multiple = info.streaming["frames_per_state"] if model.streaming else 1
     try:
         grid = WindowGrid.for_seconds(info.features, window_s, settings.hop_s, multiple)

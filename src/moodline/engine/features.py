@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 
 FEATURE_KINDS = ("log_mel", "mfcc", "whisper_log_mel")
+MAX_FFT = 16384  # samples: a second at 16 kHz
+MAX_MELS = 512
+MAX_RATE_HZ = 192000
 _MEL_PARAMS = ("kind", "n_fft", "win_length", "hop_length", "n_mels", "fmin_hz", "fmax_hz")
 # The parameters a model file's `features` metadata must give for each kind. None may be left
 # to a default: a wrong hop or FFT size changes the labels without any error.
@@ -59,6 +62,12 @@ class FeatureSpec:
             problems.append("need 0 <= fmin_hz < fmax_hz <= sample_rate_hz / 2")
         if self.kind == "mfcc" and not 0 < self.n_mfcc <= self.n_mels:
             problems.append("mfcc needs 0 < n_mfcc <= n_mels")
+        # Bounds a real model stays far inside; beyond them a file's metadata would make every
+        # window allocate gigabytes before anything could say what is wrong.
+        for name, value, most in (("n_fft", self.n_fft, MAX_FFT), ("hop_length", self.hop_length, MAX_FFT),
+                                  ("n_mels", self.n_mels, MAX_MELS), ("sample_rate_hz", self.sample_rate_hz, MAX_RATE_HZ)):
+            if value > most:
+                problems.append(f"{name} must be at most {most}, not {value}")
         if problems:
             raise ValueError("; ".join(problems))
 

@@ -217,6 +217,8 @@ class ModelInfo:
         problem = _feature_params_problem(params)
         if problem:
             raise bad("features", problem)
+        if "sample_rate_hz" in params:  # the model's own key says it, once
+            raise bad("features", "holds sample_rate_hz, which is the model's own key 'sample_rate_hz'")
         try:
             spec = FeatureSpec(sample_rate_hz=rate, **params)
         except TypeError as exc:  # unknown or missing parameter

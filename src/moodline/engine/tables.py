@@ -55,8 +55,10 @@ def write_tables(folder: str | os.PathLike, records: Sequence[FileRecord], label
     labels = tuple(labels)
     done = [r for r in records if r.status is FileStatus.DONE and r.labels == labels and r.output]
     window_schema, file_schema = _schemas(labels)
-    with atomic_output(folder / WINDOWS_TABLE) as tmp:
-        with pq.ParquetWriter(tmp, window_schema, compression="zstd") as writer:
+    # Written through Python file objects: pyarrow cannot take a path that is not valid UTF-8
+    # (an --out folder named in another encoding), Python's own files can.
+    with atomic_output(folder / WINDOWS_TABLE) as tmp, open(tmp, "wb") as sink:
+        with pq.ParquetWriter(sink, window_schema, compression="zstd") as writer:
             for record in done:
                 timeline = Timeline.load(folder / record.output)
                 points = timeline.points
@@ -80,6 +82,6 @@ def write_tables(folder: str | os.PathLike, records: Sequence[FileRecord], label
         for label in labels:
             columns[f"p_{label}"].append((s.get("probabilities") or {}).get(label))
             columns[f"share_{label}"].append((s.get("shares") or {}).get(label))
-    with atomic_output(folder / FILES_TABLE) as tmp:
-        pq.write_table(pa.table(columns, schema=file_schema), tmp, compression="zstd")
+    with atomic_output(folder / FILES_TABLE) as tmp, open(tmp, "wb") as sink:
+        pq.write_table(pa.table(columns, schema=file_schema), sink, compression="zstd")
     return [folder / WINDOWS_TABLE, folder / FILES_TABLE]
