@@ -6,17 +6,6 @@ assets are package data from models/ and assets/.
 """
 from setuptools import find_packages, setup
 
-# onnxruntime-gpu has wheels for x86-64 Linux and Windows only; everywhere else the plain
-# CPU build serves. The engine picks CUDA when it really works and the CPU otherwise.
-_GPU_WHEEL = (
-    '(sys_platform == "linux" or sys_platform == "win32")'
-    ' and (platform_machine == "x86_64" or platform_machine == "AMD64")'
-)
-_CPU_WHEEL = (
-    '(sys_platform != "linux" and sys_platform != "win32")'
-    ' or (platform_machine != "x86_64" and platform_machine != "AMD64")'
-)
-
 setup(
     name="moodline",
     version="0.1.0",
@@ -40,8 +29,11 @@ setup(
         "soxr>=0.3",
         "sounddevice>=0.4.6",
         "webrtcvad-wheels>=2.0.11",
-        f"onnxruntime-gpu>=1.17; {_GPU_WHEEL}",
-        f"onnxruntime>=1.17; {_CPU_WHEEL}",
+        # The CPU build (24 MB wheel) on every system; the GPU path is one command away:
+        # scripts/setup-env --gpu swaps in onnxruntime-gpu (docs/architecture.md, "Execution
+        # providers"). Both wheels hold the same onnxruntime module, so they are never installed
+        # side by side, and no extra could add one to the other.
+        "onnxruntime>=1.17",
         "PyQt5>=5.15",
         "pyqtgraph>=0.13",
         "tqdm>=4.60",
