@@ -16,6 +16,8 @@ TRAINING_COMMANDS = (
     ("baseline", "score eGeMAPS functionals with logistic regression on train's splits (needs the 'train' extra)"),
     ("evaluate", "evaluate an ONNX model on corpora, by speaker"),
 )
+# Commands of the desktop package that need no window.
+DESKTOP_COMMANDS = (("install-desktop", "put Moodline in the desktop's menu (Linux; --remove takes it out)"),)
 _HELP_AND_VERSION = ("-h", "--help", "--version")
 
 
@@ -31,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from moodline.desktop.app import main as window_main
 
         return window_main(argv)
+    if argv[0] == "install-desktop":
+        from moodline.desktop.install import main as install_main
+
+        return install_main(argv[1:])
     if argv[0] in dict(TRAINING_COMMANDS):
         from moodline.training.cli import main as training_main
 
@@ -42,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from moodline.desktop.app import options_help  # argparse only: no Qt is loaded
 
         window_options = options_help()
-    return engine_main(argv, other_commands=TRAINING_COMMANDS, window_options=window_options)
+    return engine_main(argv, other_commands=DESKTOP_COMMANDS + TRAINING_COMMANDS, window_options=window_options)
 
 
 if __name__ == "__main__":

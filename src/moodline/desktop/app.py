@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="a shipped model (default, fast) or an ONNX model file (default: the one chosen in Settings)")
     p.add_argument("--device", help="input device name or part of it (default: the remembered one)")
     p.add_argument("--start", action="store_true", help="start listening at once")
-    p.add_argument("--open", metavar="PATH", help="open an audio file or a session folder")
+    p.add_argument("--open", metavar="PATH", nargs="?",
+                   help="open an audio file or a session folder (with none: just the window, as the menu opens it)")
     p.add_argument("--aid", action="store_true", help="open the conversation-aid view")
     p.add_argument("--sessions-dir", metavar="DIR", help="where live sessions are saved")
     p.add_argument("--settings-file", metavar="INI", help=argparse.SUPPRESS)  # tests: private settings
