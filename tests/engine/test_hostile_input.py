@@ -255,6 +255,19 @@ def test_window_hop_and_smoothing_out_of_range_are_one_line(talk, model_path, op
     assert_one_line(analyze(talk, option, value, model=model_path), f"moodline: {message}")
 
 
+def test_worker_counts_and_listening_times_out_of_range_are_one_line(talk, model_path):
+    from moodline.engine.batch import usable_cores
+
+    most = 4 * usable_cores()
+    for jobs in ("0", "-3", str(most + 1), "1000"):  # --jobs 1000 once started a worker per file
+        assert_one_line(analyze(talk, "--jobs", jobs, model=model_path),
+                        f"moodline: --jobs must be from 1 to {most} (4 per core here), not {jobs}")
+    for seconds, shown in (("-1", "-1"), ("nan", "nan"), ("0", "0"), ("inf", "inf")):
+        result = subprocess.run([MOODLINE, "listen", "--seconds", seconds, "--model", str(model_path)],
+                                capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+        assert_one_line(result, f"moodline: --seconds must be more than 0, not {shown}")
+
+
 def test_the_largest_window_and_hop_still_work(talk, model_path):
     result = analyze(talk, "--window", "30", "--hop", "30", "--format", "json", model=model_path)
     assert result.returncode == 0, result.stderr

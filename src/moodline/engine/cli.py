@@ -72,9 +72,13 @@ def _voice(args: argparse.Namespace, model: EmotionModel, settings: AnalysisSett
     return voice_baseline(find_voice(args.voice), model, settings)
 
 
+MAX_JOBS_PER_CORE = 4  # each worker holds a model (~200 MB): more than this only fills memory
+
+
 def _jobs(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        raise MoodlineError(f"--jobs must be 1 or more, not {args.jobs}")
+    most = MAX_JOBS_PER_CORE * usable_cores()
+    if not 1 <= args.jobs <= most:
+        raise MoodlineError(f"--jobs must be from 1 to {most} ({MAX_JOBS_PER_CORE} per core here), not {args.jobs}")
     return args.jobs
 
 
@@ -292,6 +296,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
     from .session import ListeningSession
     from .sources import MicrophoneSource
 
+    if args.seconds is not None and not (math.isfinite(args.seconds) and args.seconds > 0):
+        raise MoodlineError(f"--seconds must be more than 0, not {args.seconds:g}")
     with _StopSignals() as stop:
         model = _load_model(args.model)
         settings = _settings(args)
