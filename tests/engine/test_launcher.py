@@ -81,7 +81,7 @@ def test_the_launcher_sends_each_command_where_it_runs():
     for command in ("analyze", "listen", "calibrate", "devices", "info", "train", "evaluate"):
         assert f"    {command} " in help_text.stdout
     window = help_text.stdout[help_text.stdout.index("window options"):]  # it names them, and lists them
-    for option in ("--open PATH", "--start", "--aid", "--model NAME|FILE", "--device DEVICE", "--sessions-dir DIR"):
+    for option in ("--open [PATH]", "--start", "--aid", "--model NAME|FILE", "--device DEVICE", "--sessions-dir DIR"):
         assert f"  {option}" in window, window
     assert "--quit-when-ready" not in window and "--settings-file" not in window  # for tests only
     # train goes to the training package, which parses its own options before loading TensorFlow.
