@@ -153,3 +153,41 @@ def test_a_recording_saved_as_a_session_reopens_with_its_audio(tmp_path):
     assert [p.to_dict() for p in reopened.timeline.points] == [p.to_dict() for p in timeline.points]
     with pytest.raises(MoodlineError, match="already holds a session"):
         save_as_session(reopened, saved)
+
+
+def test_two_sessions_started_into_one_folder_at_once_never_touch_each_others_files(tmp_path, model_path,
+                                                                                      conversation):
+    """The hostile battery's race: the loser's clean-up deleted the winner's files (6 of 9 trials)."""
+    import threading
+
+    from moodline.engine.analysis import AnalysisSettings
+    from moodline.engine.model import EmotionModel
+    from moodline.engine.session import AUDIO_FILE, CLAIM_FILE, SESSION_FILE, ListeningSession
+    from moodline.engine.sources import FileReplaySource
+
+    model = EmotionModel(model_path)
+    for trial in range(8):
+        folder = tmp_path / f"same{trial}"
+        sessions = [ListeningSession(model, AnalysisSettings(), lambda: FileReplaySource(conversation, speed=20.0),
+                                     folder) for _ in range(2)]
+        errors: list[str] = []
+        barrier = threading.Barrier(2)
+
+        def start(session):
+            barrier.wait()
+            try:
+                session.start()
+            except MoodlineError as exc:
+                errors.append(str(exc))
+
+        threads = [threading.Thread(target=start, args=(s,)) for s in sessions]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(errors) == 1, errors  # exactly one session has the folder
+        assert errors[0].startswith(f"{folder}: ") and "choose a new" in errors[0]
+        winner = next(s for s in sessions if s.analyzer is not None and s.recorder is not None)
+        assert (folder / SESSION_FILE).is_file() and (folder / AUDIO_FILE).is_file()  # nothing of it removed
+        winner.stop()
+        assert (folder / SESSION_FILE).is_file() and not (folder / CLAIM_FILE).exists()

@@ -38,7 +38,7 @@ from .adaptation import VoiceBaseline
 from .analysis import AnalysisSettings, analyze_file
 from .audio import audio_duration_s, to_int16
 from .errors import MoodlineError
-from .fileio import (PRIVATE_DIR_MODE, atomic_write, check_writable_dir, create_private_file,
+from .fileio import (PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, atomic_write, check_writable_dir, create_private_file,
                      make_private_dir, os_error_text)
 from .model import EmotionModel
 from .ringbuffer import RingBuffer, RingReader
@@ -47,7 +47,10 @@ from .timeline import Timeline, TimelinePoint
 
 SESSION_FILE, AUDIO_FILE = "session.json", "audio.wav"
 POINTS_FILE, TIMELINE_FILE = "timeline.jsonl", "timeline.json"
-SESSION_FILES = (SESSION_FILE, AUDIO_FILE, POINTS_FILE, TIMELINE_FILE)
+# Made with O_EXCL when a session claims its folder, removed when it ends: of two sessions
+# started into one folder at once, exactly one gets it, and the other touches nothing.
+CLAIM_FILE = ".recording"
+SESSION_FILES = (SESSION_FILE, AUDIO_FILE, POINTS_FILE, TIMELINE_FILE, CLAIM_FILE)
 SESSION_FORMAT = "moodline-session"
 FLUSH_S = 0.5  # audio and points reach the disk at least this often
 
@@ -91,6 +94,13 @@ def prepare_session_dir(folder: str | os.PathLike) -> bool:
     else:
         make_private_dir(folder)
     check_writable_dir(folder)
+    try:
+        os.close(os.open(folder / CLAIM_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        raise MoodlineError(f"{folder}: another session is being recorded into this folder; "
+                            "choose a new folder") from None
+    except OSError as exc:
+        raise MoodlineError(f"{folder}: cannot use the folder ({os_error_text(exc)})") from None
     return not existed
 
 
@@ -410,6 +420,11 @@ class ListeningSession:
             self.timeline = self.analyzer.stop()
         if self.recorder is not None:
             self.recorder.stop(self.timeline)
+        if self._prepared:
+            try:
+                os.remove(self.folder / CLAIM_FILE)  # the session is complete: the folder is free
+            except OSError:
+                pass
         return self.timeline
 
     @property
