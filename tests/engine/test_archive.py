@@ -27,14 +27,14 @@ def analyze(*args, model: Path) -> subprocess.CompletedProcess:
                           capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
 
 
-def make_batch(folder: Path, count: int, seconds: float) -> Path:
+def make_batch(folder: Path, count: int, seconds: float, name: str = "clip") -> Path:
     """``count`` tones of ``seconds`` each and one WAV cut short."""
     folder.mkdir()
     rng = np.random.default_rng(0)
     for i in range(count):
-        sf.write(folder / f"clip{i:03d}.wav", syllables(150 + 7 * i, seconds) + 0.01 * rng.standard_normal(
+        sf.write(folder / f"{name}{i:03d}.wav", syllables(150 + 7 * i, seconds) + 0.01 * rng.standard_normal(
             int(seconds * RATE)).astype(np.float32), RATE)
-    whole = (folder / "clip000.wav").read_bytes()
+    whole = (folder / f"{name}000.wav").read_bytes()
     (folder / "cut.wav").write_bytes(whole[: len(whole) // 2])
     return folder
 
@@ -94,18 +94,18 @@ def test_a_run_killed_half_way_resumes_to_what_an_uninterrupted_run_gives(tmp_pa
 
 def test_several_runs_into_one_folder_all_reach_the_tables(tmp_path, model_path):
     a = make_batch(tmp_path / "a", 2, 3.0)
-    b = make_batch(tmp_path / "b", 3, 3.0)
+    b = make_batch(tmp_path / "b", 3, 3.0, name="take")  # names of its own: one output file each
     out = tmp_path / "out"
     analyze(a, "--out", out, "--parquet", model=model_path)
     analyze(b, "--out", out, "--parquet", model=model_path)
     files = pq.read_table(out / "files.parquet").to_pylist()
     assert sorted(Path(f["file"]).parent.name + "/" + Path(f["file"]).name for f in files) == [
-        "a/clip000.wav", "a/clip001.wav", "b/clip000.wav", "b/clip001.wav", "b/clip002.wav"]
+        "a/clip000.wav", "a/clip001.wav", "b/take000.wav", "b/take001.wav", "b/take002.wav"]
     assert len({f["run_id"] for f in files}) == 2  # each row says which run made it
     windows = pq.read_table(out / "windows.parquet")
     assert set(windows.column_names) >= {"file", "run_id", "start_s", "end_s", "is_speech", "label",
                                          "confidence", "p_neutral", "p_angry"}
-    assert len({Path(f).name for f in windows.column("file").to_pylist()}) == 3
+    assert len({Path(f).name for f in windows.column("file").to_pylist()}) == 5
 
 
 def test_resume_and_parquet_need_an_out_folder(tmp_path, model_path):
@@ -198,3 +198,35 @@ def test_tables_are_written_into_a_folder_whose_name_is_not_utf8(tmp_path, model
     assert result.returncode == 0, result.stderr
     with open(os.path.join(out, "files.parquet"), "rb") as handle:
         assert pq.read_table(handle).column("file").to_pylist() == [str(tmp_path / "talk.wav")]
+
+
+def test_inputs_with_one_name_never_overwrite_each_others_results(tmp_path, model_path, conversation, speech):
+    """Two talk.wav from two folders used to write one talk.wav.csv (and one Parquet row), exit 0."""
+    for folder, audio in (("x", conversation), ("y", speech)):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "talk.wav", audio, RATE)
+    sf.write(tmp_path / "summary", speech, RATE, format="WAV")  # named like the folder's own summary
+    out = tmp_path / "out"
+
+    def analyze(*inputs):
+        return subprocess.run([MOODLINE, "analyze", *map(str, inputs), "--out", str(out), "--segments", "--parquet",
+                               "--model", str(model_path)], capture_output=True, text=True, timeout=120)
+
+    first = analyze(tmp_path / "x" / "talk.wav", tmp_path / "y" / "talk.wav", tmp_path / "summary")
+    assert first.returncode == 2
+    assert (f"moodline: {tmp_path / 'y' / 'talk.wav'}: not analysed: its results would be written over "
+            f"{out / 'talk.wav.csv'}, which is {tmp_path / 'x' / 'talk.wav'}'s (give it another --out folder)"
+            ) in first.stderr.splitlines()
+    assert f"moodline: {tmp_path / 'summary'}: not analysed: its results would be written as {out / 'summary.csv'}, " \
+           "the folder's own file (give it another --out folder)" in first.stderr.splitlines()
+    kept = (out / "talk.wav.csv").read_text()
+    assert len(kept.splitlines()) > 20  # x's timeline (its conversation is four times y's speech)
+    summary = (out / "summary.csv").read_text().splitlines()
+    assert summary[0].startswith("file,duration_s,label") and len(summary) == 2  # x's row, and the header
+    assert pq.read_table(out / "files.parquet").column("file").to_pylist() == [str(tmp_path / "x" / "talk.wav")]
+
+    # A later run, or folders holding files of one name, may not write over it either.
+    later = analyze(tmp_path / "y")
+    assert later.returncode == 2 and "which is" in later.stderr and (out / "talk.wav.csv").read_text() == kept
+    again = analyze(tmp_path / "x" / "talk.wav")  # the file that owns the name may be analysed again
+    assert again.returncode == 0, again.stderr

@@ -27,14 +27,18 @@ from .analysis import JUDGING_RULES, AnalysisSettings
 from .audio import find_audio_files
 from .errors import AudioError, MoodlineError
 from .fileio import atomic_write, check_writable_dir, exclusive_lock, make_private_dir, os_error_text, remove_stale_parts
-from .manifest import FileStatus, Manifest, file_sha256
+from .manifest import MANIFEST_FILE, FileStatus, Manifest, file_sha256
 from .model import EmotionModel
-from .tables import write_tables
+from .tables import FILES_TABLE, WINDOWS_TABLE, write_tables
 from .timeline import SEGMENTS_SUFFIX, Timeline, headline
 from .voices import find_voice
 
 SUMMARY_FILE = "summary.csv"  # one row per analysed file, kept across runs
 TABLES_LOCK = "tables.lock"  # --parquet: one run at a time rewrites the tables
+# The folder's own files: no input's results may be written under these names.
+RESERVED_NAMES = {name.lower() for name in (SUMMARY_FILE, WINDOWS_TABLE, FILES_TABLE, MANIFEST_FILE,
+                                            f"{MANIFEST_FILE}-journal", f"{MANIFEST_FILE}-wal", f"{MANIFEST_FILE}-shm",
+                                            f".{TABLES_LOCK}", f".{SUMMARY_FILE}.lock")}
 
 
 def find_inputs(paths: Sequence[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
@@ -134,6 +138,40 @@ class Archive:
         return [(file, root) for file, root in inputs
                 if not ((record := done.get(str(file))) and self.manifest.is_current(record, file)
                         and (self.folder / record.output).is_file())]
+
+    def claim_outputs(self, inputs: list[tuple[Path, Path]], fmt: str,
+                      segments: bool) -> tuple[list[tuple[Path, Path]], list[str]]:
+        """The inputs whose results can be written without overwriting anything that is not
+        theirs, and a failure line for each other one: an input whose timeline (or segments)
+        would take the name of the folder's own files, of another input of this run (two
+        ``talk.wav`` from two folders), or of another file an earlier run wrote there. Nothing
+        is lost: such an input is not analysed, and says why."""
+        owners: dict[str, str] = {}  # output name (lower case: some systems ignore case) -> input
+        if self.manifest is not None and self.manifest.problem is None:
+            for record in self.manifest.latest():
+                if record.output:
+                    owners[str(record.output).lower()] = record.path
+        kept, failures = [], []
+        for file, root in inputs:
+            names = [output_name(file, root, "." + fmt)]
+            if segments:
+                names.append(output_name(file, root, SEGMENTS_SUFFIX))
+            problem = None
+            for name in names:
+                key = str(name).lower()
+                if key in RESERVED_NAMES:
+                    problem = f"its results would be written as {self.folder / name}, the folder's own file"
+                elif owners.get(key, str(file)) != str(file):
+                    problem = f"its results would be written over {self.folder / name}, which is {owners[key]}'s"
+                if problem:
+                    break
+            if problem:
+                failures.append(f"{file}: not analysed: {problem} (give it another --out folder)")
+                continue
+            for name in names:
+                owners[str(name).lower()] = str(file)
+            kept.append((file, root))
+        return kept, failures
 
     def keep(self, file: Path, root: Path, timeline: Timeline, fmt: str, segments: bool = False,
              stat: os.stat_result | None = None) -> Path:

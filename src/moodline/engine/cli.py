@@ -143,6 +143,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             raise MoodlineError(archive.problem)
         failures.append(archive.problem)  # the files are still analysed and written
         print(f"moodline: {archive.problem}", file=sys.stderr)
+    if archive is not None:  # nothing written over another input's results, or the folder's own
+        inputs, refused = archive.claim_outputs(inputs, fmt, args.segments)
+        for failure in refused:
+            print(f"moodline: {failure}", file=sys.stderr)
+        failures += refused
     done_before = 0
     if args.resume:
         todo = archive.not_done_yet(inputs)
