@@ -506,3 +506,18 @@ def test_loud_steady_noise_is_no_speech_not_an_emotion(tmp_path, model_path):
     result = analyze(tmp_path / "fan.wav", model=model_path)
     assert result.returncode == 0 and err_lines(result) == []
     assert text(result.stdout).splitlines()[0].endswith("no speech")
+
+
+def test_control_characters_in_names_are_shown_escaped_never_obeyed(tmp_path, talk, model_path):
+    """A name holding ESC sequences or a newline used to reach the terminal raw: colours changed,
+    the screen cleared, and the one-line error split in two."""
+    evil = tmp_path / "evil\x1b[31mred\nline.wav"
+    evil.write_bytes(talk.read_bytes())
+    result = analyze(evil, model=model_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "\x1b" not in out and out.splitlines()[0].startswith(f"{tmp_path}/evil\\x1b[31mred\\nline.wav  0:")
+    missing = tmp_path / "gone\x1b[2J\r.wav"
+    assert_one_line(analyze(missing, model=model_path), f"moodline: {tmp_path}/gone\\x1b[2J\\r.wav: no such file or folder")
+    as_json = analyze(evil, "--format", "json", model=model_path)  # data keeps the name exactly, JSON-escaped
+    assert json.loads(as_json.stdout.decode().splitlines()[0])["file"] == str(evil)

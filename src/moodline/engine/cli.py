@@ -28,7 +28,7 @@ from .archive import Archive, check_pyarrow, csv_cell, find_inputs, run_settings
 from .audio import audio_blocks
 from .batch import DEFAULT_JOBS, analyze_files, usable_cores
 from .cluster import analyze_on_ray
-from .errors import MoodlineError
+from .errors import MoodlineError, printable
 from .fileio import check_writable_dir, make_private_dir, os_error_text
 from .manifest import input_stat
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
@@ -90,6 +90,7 @@ def _stabilizer_settings(args: argparse.Namespace, model: EmotionModel) -> Stabi
 
 # ---- analyze ----------------------------------------------------------------------------
 def _print_summary(name: str, timeline: Timeline, emit: Callable[[str], None] = print) -> None:
+    name = printable(name)  # a terminal shows it, never obeys it
     summary = timeline.summary()
     too_loud = f", {format_clock(summary.clipped_s)} of it too loud to judge" if summary.clipped_s else ""
     if summary.label is None:
@@ -131,7 +132,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     baseline = _voice(args, model, settings)
     inputs, failures = find_inputs(args.paths)
     for failure in failures:
-        print(f"moodline: {failure}", file=sys.stderr)
+        _say(f"moodline: {failure}")
     attempted = len(inputs) + len(failures)
 
     out_dir = Path(args.out) if args.out else None
@@ -142,19 +143,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if args.resume or args.parquet:  # both stand on the manifest
             raise MoodlineError(archive.problem)
         failures.append(archive.problem)  # the files are still analysed and written
-        print(f"moodline: {archive.problem}", file=sys.stderr)
+        _say(f"moodline: {archive.problem}")
     if archive is not None:  # nothing written over another input's results, or the folder's own
         inputs, refused = archive.claim_outputs(inputs, fmt, args.segments)
         for failure in refused:
-            print(f"moodline: {failure}", file=sys.stderr)
+            _say(f"moodline: {failure}")
         failures += refused
     done_before = 0
     if args.resume:
         todo = archive.not_done_yet(inputs)
         done_before, inputs = len(inputs) - len(todo), todo
         if done_before:
-            print(f"moodline: resuming: {done_before} of {done_before + len(todo)} files already done "
-                  f"with this model and settings", file=sys.stderr)
+            _say(f"moodline: resuming: {done_before} of {done_before + len(todo)} files already done "
+                 f"with this model and settings")
     summaries: list[dict] = []
     csv_header_done = False
     files = [file for file, _ in inputs]
@@ -174,7 +175,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     archive.keep(file, root, timeline, fmt, args.segments, stat)
             except MoodlineError as exc:
                 failures.append(str(exc))
-                progress.write(f"moodline: {exc}")
+                progress.write(printable(f"moodline: {exc}"))
                 progress.file_done(0.0)
                 if archive is not None:
                     archive.failed(file, str(exc), stat)
@@ -199,13 +200,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             archive.finish(summaries, fmt, args.parquet)
         except MoodlineError as exc:
             failures.append(str(exc))
-            print(f"moodline: {exc}", file=sys.stderr)
+            _say(f"moodline: {exc}")
     if failures:
         if attempted > 1:  # with a single input the one line above already said it all
             before = f", {done_before} done before" if done_before else ""
-            print(f"moodline: {len(failures)} failed, {len(summaries)} analysed{before}:", file=sys.stderr)
+            _say(f"moodline: {len(failures)} failed, {len(summaries)} analysed{before}:")
             for failure in failures:
-                print(f"  {failure}", file=sys.stderr)
+                _say(f"  {failure}")
         return EXIT_FAILED
     return EXIT_OK
 
@@ -365,9 +366,14 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _say(line: str) -> None:
+    """One line on stderr, a file name's control characters shown escaped."""
+    print(printable(line), file=sys.stderr, flush=True)
+
+
 def _tell(line: str) -> None:
     try:
-        print(line, file=sys.stderr, flush=True)
+        print(printable(line), file=sys.stderr, flush=True)
     except OSError:  # the terminal went away (SIGHUP): the session goes on, nobody to tell
         pass
 
@@ -652,12 +658,12 @@ def main(argv: Sequence[str] | None = None, other_commands: Sequence[tuple[str, 
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:  # no command, or one this program does not run
         parser.print_usage(sys.stderr)
-        print(f"moodline: choose a command: {', '.join(sorted(COMMANDS))}", file=sys.stderr)
+        _say(f"moodline: choose a command: {', '.join(sorted(COMMANDS))}")
         return EXIT_FAILED
     try:
         return args.run(args)
     except MoodlineError as exc:
-        print(f"moodline: {exc}", file=sys.stderr)
+        _say(f"moodline: {exc}")
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

@@ -1,4 +1,7 @@
 """The one error type the command line turns into a single line on stderr."""
+from __future__ import annotations
+
+import re
 
 
 def first_line(exc: BaseException) -> str:
@@ -21,3 +24,13 @@ class AudioError(MoodlineError):
 
 class ModelError(MoodlineError):
     """A model file that is missing, corrupt, or breaks the metadata contract."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on a terminal as one line: control characters (a file name may hold
+    ESC sequences, newlines, carriage returns) are shown escaped (``\\x1b``, ``\\n``) instead of
+    acting on the terminal or splitting the line."""
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
