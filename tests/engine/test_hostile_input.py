@@ -521,3 +521,24 @@ def test_control_characters_in_names_are_shown_escaped_never_obeyed(tmp_path, ta
     assert_one_line(analyze(missing, model=model_path), f"moodline: {tmp_path}/gone\\x1b[2J\\r.wav: no such file or folder")
     as_json = analyze(evil, "--format", "json", model=model_path)  # data keeps the name exactly, JSON-escaped
     assert json.loads(as_json.stdout.decode().splitlines()[0])["file"] == str(evil)
+
+
+@pytest.mark.parametrize("args, line", [
+    (["", "--format", "json"], "moodline: an empty name is not a file or folder (not the current folder either: give '.')"),
+    (["{talk}", "--out", ""], "moodline: --out: an empty name is not a folder"),
+    (["{talk}", "--hop", "x"], "moodline analyze: argument --hop: invalid float value: 'x' "
+                              "('moodline analyze --help' lists the options)"),
+    (["{talk}", "--vad", "9"], "moodline analyze: argument --vad: invalid choice: 9 (choose from 0, 1, 2, 3) "
+                              "('moodline analyze --help' lists the options)"),
+])
+def test_empty_names_and_bad_values_are_one_line(tmp_path, talk, model_path, args, line, monkeypatch):
+    """'' walked the current folder and --out '' was ignored; a bad value printed five lines of usage."""
+    monkeypatch.chdir(tmp_path)  # '' must not analyse whatever is here
+    assert_one_line(analyze(*[a.format(talk=talk) for a in args], model=model_path), line)
+
+
+def test_a_folder_named_like_a_shipped_model_does_not_hide_it(tmp_path, talk):
+    (tmp_path / "fast").mkdir()
+    result = analyze(talk, "--model", "fast", "--format", "json", model=None, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["timeline"]

@@ -98,4 +98,4 @@ def test_the_engine_alone_runs_only_its_own_commands():
     assert result.returncode == 2 and "choose a command: analyze, calibrate, devices, info, listen" in result.stderr
     result = subprocess.run([sys.executable, "-m", "moodline.engine.cli", "--open", "x.wav"],
                             capture_output=True, text=True)
-    assert result.returncode == 2 and "moodline: error: argument COMMAND [ARGS]: invalid choice" in result.stderr
+    assert result.returncode == 2 and "moodline: argument COMMAND [ARGS]: invalid choice" in result.stderr

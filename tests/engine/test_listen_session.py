@@ -115,6 +115,9 @@ def test_a_signal_ends_the_session_cleanly(pulse, model_path, speech_wav, tmp_pa
     assert journal == points
     info = json.loads((folder / SESSION_FILE).read_text())
     assert info["sample_rate_hz"] == 16000 and info["source"] == "input: pulse"
+    # What the session was judged with, as the window's sessions say (it used to be empty).
+    assert info["settings"]["hop_s"] == 0.5 and info["settings"]["gate"] == "silero"
+    assert info["settings"]["unsure_threshold"] == 0.4 and info["settings"]["hold_s"] == 2.0
     check_private(folder)
     assert mode(tmp_path / "new") == 0o700
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import dataclasses
 import json
 import math
 import os
@@ -115,6 +116,10 @@ def _print_summary(name: str, timeline: Timeline, emit: Callable[[str], None] = 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """``moodline analyze``: every file's timeline; bad files are listed, never the end of the batch."""
     _print_any_file_name()
+    if args.out == "":
+        raise MoodlineError("--out: an empty name is not a folder")
+    if "" in args.paths:
+        raise MoodlineError("an empty name is not a file or folder (not the current folder either: give '.')")
     if args.segments and not args.out:
         raise MoodlineError("--segments writes a file per input beside its timeline: give --out DIR")
     for option, given in (("--resume", args.resume), ("--parquet", args.parquet)):
@@ -181,10 +186,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     archive.failed(file, str(exc), stat)
                 continue
             progress.file_done(timeline.duration_s)
-            record = timeline.to_json_dict(name)
-            summaries.append(record)
+            # Only the summary is kept to the end (the tables need no more): a whole record per
+            # file grew memory by ~54 KB a file, gigabytes over a large archive.
+            summaries.append({"file": name, "duration_s": timeline.duration_s, "summary": timeline.summary().to_dict()})
             if fmt == "json" and not out_dir:
-                _print_result(json.dumps(record))  # ASCII: a name that is not UTF-8 as \udcXX escapes
+                # ASCII: a name that is not UTF-8 as \udcXX escapes
+                _print_result(json.dumps(timeline.to_json_dict(name)))
             elif fmt == "csv" and not out_dir:
                 lines = timeline.to_csv().splitlines()
                 if not csv_header_done:
@@ -311,6 +318,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
         line = _LiveLine(LabelStabilizer(_stabilizer_settings(args, model)), live=sys.stdout.isatty())
         if stop.requested is not None:  # ended while the model loaded: nothing to keep
             return EXIT_OK
+        if args.out == "":
+            raise MoodlineError("--out: an empty name is not a folder or file")
         out = Path(args.out) if args.out else None
         timeline_file = out if out is not None and out.suffix.lower() in TIMELINE_SUFFIXES else None
         folder = out if out is not None and timeline_file is None else None
@@ -320,7 +329,9 @@ def cmd_listen(args: argparse.Namespace) -> int:
             _check_timeline_file(timeline_file)
         session = ListeningSession(
             model, settings, lambda: MicrophoneSource(device=args.device, preferred_rate_hz=model.info.sample_rate_hz),
-            folder, baseline=baseline)
+            folder, settings_record={**dataclasses.asdict(settings), "voice": args.voice, "hold_s": args.hold,
+                                     "unsure_threshold": line.stabilizer.settings.unsure_threshold},
+            baseline=baseline)
         session.subscribe(line.show)
         session.start()
         mic = session.source
@@ -540,8 +551,15 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 # ---- entry point ------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line naming the command (not five lines of usage)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_FAILED, printable(f"{self.prog}: {message} ('{self.prog} --help' lists the options)") + "\n")
+
+
 def _parser(other_commands: Sequence[tuple[str, str]] = (), window_options: str = "") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="moodline", description="Real-time speech emotion recognition. Without a command (or with window\n"
         "options, listed below) it opens the window.",
         epilog=window_options or None,

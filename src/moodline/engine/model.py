@@ -291,7 +291,7 @@ def resolve_model(spec: str | os.PathLike | None) -> Path:
     """A model given as a shipped model's name (``default``, ``fast``), a file, or nothing (the default)."""
     if spec is None or str(spec) == "":
         return default_model_path()
-    if str(spec) in BUNDLED_MODELS and not Path(spec).exists():
+    if str(spec) in BUNDLED_MODELS and not Path(spec).is_file():  # a folder named "fast" is not a model
         return bundled_model_path(str(spec))
     return Path(spec)
 
