@@ -268,7 +268,16 @@ def test_worker_counts_and_listening_times_out_of_range_are_one_line(talk, model
         assert_one_line(result, f"moodline: --seconds must be more than 0, not {shown}")
 
 
-def test_the_largest_window_and_hop_still_work(talk, model_path):
+def test_windows_far_from_the_models_own_are_refused(talk, model_path):
+    """The default gave 'calm 1.00' for 0.1 s windows and 'fearful 1.000' for 30 s, exit 0."""
+    for window in ("0.1", "0.9", "4.5", "30"):
+        assert_one_line(analyze(talk, "--window", window, model=model_path),
+                        f"moodline: {model_path}: this model was trained on 2 s windows and judges 1 to 4 s; "
+                        f"{window} s windows would get answers it never learnt to give")
+
+
+def test_the_largest_window_and_hop_still_work(tmp_path, talk):
+    model_path = make_model(tmp_path / "long.onnx", window_s=15.0)
     result = analyze(talk, "--window", "30", "--hop", "30", "--format", "json", model=model_path)
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)["timeline"]) == 1  # one padded window covers the clip

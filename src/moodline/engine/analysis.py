@@ -36,6 +36,9 @@ MAX_OFFLINE_BATCH = 64
 MIN_WINDOW_S = 0.1
 MAX_WINDOW_S = 30.0
 MAX_HOP_S = 30.0  # at most the longest window: a hop beyond the window leaves audio unheard
+# A model judges windows from half to twice the length it was trained on: far outside that its
+# answers saturate ("calm 1.00" for every 0.1 s window of the default) without a word.
+WINDOW_RANGE = (0.5, 2.0)
 MAX_SMOOTHING_WINDOWS = 1000  # 500 s at the usual hop: beyond that it is a summary, not smoothing
 # A speech window with at least this share of its samples at full scale was recorded too loud:
 # its peaks are flattened, the distortion reads as a different voice and moves the model's label
@@ -92,6 +95,10 @@ def window_grid(model: EmotionModel, settings: AnalysisSettings) -> WindowGrid:
     """The window grid for ``model`` under ``settings``; refuses windows the model cannot take."""
     info = model.info
     window_s = info.window_s if settings.window_s is None else settings.window_s
+    low, high = info.window_s * WINDOW_RANGE[0], info.window_s * WINDOW_RANGE[1]
+    if not low - 1e-9 <= window_s <= high + 1e-9:
+        raise MoodlineError(f"{model.path}: this model was trained on {info.window_s:g} s windows and judges "
+                            f"{low:g} to {high:g} s; {window_s:g} s windows would get answers it never learnt to give")
     if settings.hop_s > window_s:
         raise MoodlineError(f"hop ({settings.hop_s:g} s) is longer than the window ({window_s:g} s): "
                             "the audio between windows would go unheard")
