@@ -551,3 +551,18 @@ def test_a_folder_named_like_a_shipped_model_does_not_hide_it(tmp_path, talk):
     result = analyze(talk, "--model", "fast", "--format", "json", model=None, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["timeline"]
+
+
+def test_a_phase_inverted_stereo_file_is_heard_not_mixed_to_silence(tmp_path, talk, model_path):
+    samples, rate = sf.read(talk, dtype="float32")
+    inverted = tmp_path / "inverted.wav"
+    sf.write(inverted, np.stack([samples, -samples], axis=1), rate)
+    heard, as_mono = (json.loads(analyze(p, "--format", "json", model=model_path).stdout) for p in (inverted, talk))
+    assert heard["summary"]["speech_s"] == as_mono["summary"]["speech_s"] > 0  # it used to be "no speech"
+    assert [p["label"] for p in heard["timeline"]] == [p["label"] for p in as_mono["timeline"]]
+
+
+def test_results_with_nowhere_to_go_are_one_line_not_success(talk, model_path):
+    result = analyze(talk, model=model_path, stdout=None, preexec_fn=lambda: os.close(1))
+    assert result.returncode == 2
+    assert err_lines(result) == ["moodline: standard output is closed: the results would go nowhere (give --out DIR)"]

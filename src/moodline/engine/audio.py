@@ -274,11 +274,30 @@ def audio_blocks(path: str | os.PathLike, sample_rate_hz: int, block_s: float = 
 
 
 
+CANCELLED_DB = 20.0  # a mix this much quieter than its channels is cancellation, not silence
+AUDIBLE_RMS = 10 ** (-50 / 20)  # channels quieter than -50 dBFS cannot cancel into a wrong answer
+
+
+def _mix_down(block: np.ndarray) -> np.ndarray:
+    """One channel of ``block`` (frames × channels): the channels' mean, unless they cancel
+    each other (a stereo file with one channel phase-inverted mixes to silence, and its speech
+    would be read as "no speech"): then the difference of the first two, which restores it."""
+    if block.shape[1] == 1:
+        return block[:, 0]
+    mono = block.mean(axis=1, dtype=np.float32)
+    channel_rms = float(np.sqrt(np.mean(np.square(block[:, :2], dtype=np.float64))))
+    if channel_rms > AUDIBLE_RMS:
+        mono_rms = float(np.sqrt(np.mean(np.square(mono, dtype=np.float64))))
+        if mono_rms < channel_rms * 10 ** (-CANCELLED_DB / 20):
+            return ((block[:, 0] - block[:, 1]) * 0.5).astype(np.float32)
+    return mono
+
+
 def _mono_resampled(path: Path, in_rate: int, out_rate: int, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
     resample = _Resampler(in_rate, out_rate)
     total = 0
     for block in blocks:
-        mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+        mono = _mix_down(block)
         if not np.all(np.isfinite(mono)):
             raise AudioError(f"{path}: contains NaN or infinite samples")
         total += len(mono)

@@ -122,6 +122,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise MoodlineError("an empty name is not a file or folder (not the current folder either: give '.')")
     if args.segments and not args.out:
         raise MoodlineError("--segments writes a file per input beside its timeline: give --out DIR")
+    if not args.out and sys.stdout is None:  # started with stdout closed (>&-)
+        raise MoodlineError("standard output is closed: the results would go nowhere (give --out DIR)")
     for option, given in (("--resume", args.resume), ("--parquet", args.parquet)):
         if given and not args.out:
             raise MoodlineError(f"{option} works on the --out folder: give --out DIR")
