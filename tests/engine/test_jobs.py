@@ -236,3 +236,27 @@ def test_killing_the_main_process_leaves_no_worker_behind(tmp_path, model_path):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGTERM and err == b""
     assert_no_process_left(proc.pid)
+
+
+def test_a_model_failing_on_one_files_windows_names_the_file(tmp_path, model_path, conversation, monkeypatch, capsys):
+    """The line named only the model: the user could not tell which file of the batch failed."""
+    from moodline.engine import cli
+    from moodline.engine.errors import ModelError
+    from moodline.engine.model import EmotionModel
+
+    for name in ("a.wav", "b.wav"):
+        sf.write(tmp_path / name, conversation, RATE)
+    original = EmotionModel.predict
+
+    def predict(self, batch):
+        if getattr(predict, "fail", False):
+            raise ModelError(f"{self.path}: the model failed on these windows (Reshape)")
+        predict.fail = True  # it works once, then fails
+        return original(self, batch)
+
+    monkeypatch.setattr(EmotionModel, "predict", predict)
+    code = cli.main(["analyze", str(tmp_path / "a.wav"), str(tmp_path / "b.wav"), "--jobs", "1",
+                     "--model", str(model_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"moodline: {tmp_path / 'b.wav'}: {model_path}: the model failed on these windows (Reshape)" in err

@@ -59,6 +59,13 @@ WATCH_S = 1.0  # how often a batch waiting for its workers checks that they are 
 WORKERS_KEEP_DYING = "not analysed: worker processes keep stopping before they finish a file (try --jobs 1)"
 
 
+def about_file(file: Path | str, exc: MoodlineError) -> MoodlineError:
+    """``exc`` as the line of a batch: it names the file first (a model that fails on one
+    file's windows says so about the model; the user needs to know which file)."""
+    message = str(exc)
+    return exc if message.startswith(str(file)) else MoodlineError(f"{file}: {message}")
+
+
 @dataclass(frozen=True)
 class FileResult:
     """One file's outcome: its timeline, or the one-line error that says why there is none."""
@@ -98,7 +105,7 @@ def _analyze_here(files: Sequence[Path], model: EmotionModel, settings: Analysis
             yield FileResult(timeline=analyze_file(file, model, settings, progress=progress, workers=threads,
                                                    baseline=baseline))
         except MoodlineError as exc:
-            yield FileResult(error=exc)
+            yield FileResult(error=about_file(file, exc))
 
 
 # ---- the worker processes ---------------------------------------------------------------
@@ -129,7 +136,7 @@ def _analyze_in_worker(file: Path) -> FileResult:
     try:
         return FileResult(timeline=analyze_file(file, _worker_model, _worker_settings, baseline=_worker_baseline))
     except MoodlineError as exc:  # the file's own problem; anything else is a bug and is raised
-        return FileResult(error=exc)
+        return FileResult(error=about_file(file, exc))
 
 
 @contextmanager

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import __version__
 from .adaptation import VoiceBaseline
-from .analysis import AnalysisSettings
+from .analysis import AnalysisSettings, window_grid
 from .archive import Archive, check_pyarrow, csv_cell, find_inputs, run_settings
 from .audio import audio_blocks
 from .batch import DEFAULT_JOBS, analyze_files, usable_cores
@@ -136,6 +136,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     # over cores (10 min of speech: 3.2 s this way, 3.8 s with one thread spreading each call).
     cores = usable_cores()
     model = _load_model(args.model, threads=1)
+    window_grid(model, settings)  # windows this model cannot judge: one line now, not one per file
     baseline = _voice(args, model, settings)
     inputs, failures = find_inputs(args.paths)
     for failure in failures:

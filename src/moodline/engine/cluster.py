@@ -62,6 +62,8 @@ def analyse_one(path: str, given: str, sha256: str, model_bytes: bytes, settings
         message = str(exc)
         if message.startswith(path):
             message = given + message[len(path):]
+        elif not message.startswith(given):
+            message = f"{given}: {message}"
         return FileResult(error=MoodlineError(message))
 
 
