@@ -566,3 +566,25 @@ def test_results_with_nowhere_to_go_are_one_line_not_success(talk, model_path):
     result = analyze(talk, model=model_path, stdout=None, preexec_fn=lambda: os.close(1))
     assert result.returncode == 2
     assert err_lines(result) == ["moodline: standard output is closed: the results would go nowhere (give --out DIR)"]
+
+
+def test_damaged_compressed_audio_is_reported_not_analysed_as_good(tmp_path, talk, model_path):
+    """FFmpeg decodes past a damaged stretch of AAC and ends well; the file was analysed as good."""
+    import random
+    import shutil
+
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg, "FFmpeg is needed (scripts/system-packages)"
+    good = tmp_path / "talk.m4a"
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-i", str(talk), "-c:a", "aac", "-b:a", "64k", str(good)], check=True)
+    data = bytearray(good.read_bytes())
+    rng = random.Random(1)
+    for i in range(len(data) // 3, len(data) // 3 + 2000, 7):
+        data[i] = rng.randrange(256)
+    bad = tmp_path / "damaged.m4a"
+    bad.write_bytes(bytes(data))
+    assert analyze(good, model=model_path).returncode == 0
+    result = analyze(bad, model=model_path)
+    assert result.returncode == 2 and result.stdout == b""
+    lines = err_lines(result)
+    assert len(lines) == 1 and lines[0].startswith(f"moodline: {bad}: damaged: FFmpeg could not decode all of it (")

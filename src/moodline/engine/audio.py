@@ -8,6 +8,7 @@ streaming resampler, so a file of any length is decoded in bounded memory.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -203,6 +204,12 @@ def _soundfile_blocks(path: Path, file_size: int, block_s: float) -> tuple[int, 
     return handle.samplerate, blocks()
 
 
+def _ffmpeg_gist(lines: list[str]) -> str:
+    """FFmpeg's first complaint, without its "[aac @ 0x…]" prefix."""
+    first = next((line for line in lines if line.strip()), lines[0])
+    return re.sub(r"^\[[^\]]*\]\s*", "", first).strip()
+
+
 def _ffmpeg_blocks(path: Path, block_s: float) -> tuple[int, Iterator[np.ndarray]]:
     ffmpeg, ffprobe = shutil.which("ffmpeg"), shutil.which("ffprobe")
     kind = path.suffix.lstrip(".").upper() or "this"
@@ -240,10 +247,15 @@ def _ffmpeg_blocks(path: Path, block_s: float) -> tuple[int, Iterator[np.ndarray
                         break
                     usable = len(data) - len(data) % (channels * 4)
                     yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
-                if proc.wait() != 0:
-                    messages.seek(0)
-                    lines = messages.read().decode(errors="replace").strip().splitlines()
+                failed = proc.wait() != 0
+                messages.seek(0)
+                lines = messages.read().decode(errors="replace").strip().splitlines()
+                if failed:
                     raise AudioError(f"{path}: corrupt or truncated ({lines[0] if lines else 'ffmpeg failed'})")
+                if lines:
+                    # FFmpeg goes on past a damaged stretch (silence, or garbled audio) and still
+                    # ends well: a timeline of that would look right and be wrong.
+                    raise AudioError(f"{path}: damaged: FFmpeg could not decode all of it ({_ffmpeg_gist(lines)})")
             finally:
                 if proc.poll() is None:
                     proc.kill()
