@@ -333,10 +333,17 @@ def to_int16(samples: np.ndarray) -> np.ndarray:
     return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
 
 
-def load_audio(path: str | os.PathLike, sample_rate_hz: int) -> np.ndarray:
-    """The whole of ``path`` as one mono float32 array at ``sample_rate_hz`` (short clips)."""
-    blocks = list(audio_blocks(path, sample_rate_hz))
-    return np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+def load_audio(path: str | os.PathLike, sample_rate_hz: int, max_s: float | None = None) -> np.ndarray:
+    """``path`` as one mono float32 array at ``sample_rate_hz`` (short clips): the whole of it,
+    or its first ``max_s`` seconds (decoding stops there)."""
+    wanted = None if max_s is None else round(max_s * sample_rate_hz)
+    blocks, have = [], 0
+    for block in audio_blocks(path, sample_rate_hz):
+        blocks.append(block)
+        have += len(block)
+        if wanted is not None and have >= wanted:
+            break
+    return np.concatenate(blocks)[:wanted] if blocks else np.zeros(0, dtype=np.float32)
 
 
 def find_audio_files(path: str | os.PathLike, unreadable: list[AudioError] | None = None) -> list[Path]:

@@ -26,7 +26,7 @@ from . import __version__
 from .adaptation import VoiceBaseline
 from .analysis import AnalysisSettings, window_grid
 from .archive import Archive, check_pyarrow, csv_cell, find_inputs, run_settings
-from .audio import audio_blocks
+from .audio import load_audio
 from .batch import DEFAULT_JOBS, analyze_files, usable_cores
 from .cluster import analyze_on_ray
 from .errors import MoodlineError, printable
@@ -140,7 +140,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     baseline = _voice(args, model, settings)
     inputs, failures = find_inputs(args.paths)
     for failure in failures:
-        _say(f"moodline: {failure}")
+        _tell(f"moodline: {failure}")
     attempted = len(inputs) + len(failures)
 
     out_dir = Path(args.out) if args.out else None
@@ -151,18 +151,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if args.resume or args.parquet:  # both stand on the manifest
             raise MoodlineError(archive.problem)
         failures.append(archive.problem)  # the files are still analysed and written
-        _say(f"moodline: {archive.problem}")
+        _tell(f"moodline: {archive.problem}")
     if archive is not None:  # nothing written over another input's results, or the folder's own
         inputs, refused = archive.claim_outputs(inputs, fmt, args.segments)
         for failure in refused:
-            _say(f"moodline: {failure}")
+            _tell(f"moodline: {failure}")
         failures += refused
     done_before = 0
     if args.resume:
         todo = archive.not_done_yet(inputs)
         done_before, inputs = len(inputs) - len(todo), todo
         if done_before:
-            _say(f"moodline: resuming: {done_before} of {done_before + len(todo)} files already done "
+            _tell(f"moodline: resuming: {done_before} of {done_before + len(todo)} files already done "
                  f"with this model and settings")
     summaries: list[dict] = []
     csv_header_done = False
@@ -210,13 +210,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             archive.finish(summaries, fmt, args.parquet)
         except MoodlineError as exc:
             failures.append(str(exc))
-            _say(f"moodline: {exc}")
+            _tell(f"moodline: {exc}")
     if failures:
         if attempted > 1:  # with a single input the one line above already said it all
             before = f", {done_before} done before" if done_before else ""
-            _say(f"moodline: {len(failures)} failed, {len(summaries)} analysed{before}:")
+            _tell(f"moodline: {len(failures)} failed, {len(summaries)} analysed{before}:")
             for failure in failures:
-                _say(f"  {failure}")
+                _tell(f"  {failure}")
         return EXIT_FAILED
     return EXIT_OK
 
@@ -340,10 +340,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         mic = session.source
         problem = None
         try:
-            waiting_since = time.monotonic()  # "Listening" only once audio flows
-            while not session.has_audio and stop.requested is None \
-                    and time.monotonic() - waiting_since < FIRST_AUDIO_WAIT_S:
-                time.sleep(0.01)
+            _wait_for_audio(lambda: session.has_audio, stop)  # "Listening" only once audio flows
             _tell(f"Listening to '{mic.device.name}' at {mic.sample_rate_hz} Hz "
                   f"({session.analyzer.window_s:.2f} s windows every {session.analyzer.hop_s:.2f} s); "
                   "Ctrl-C to stop.")
@@ -380,12 +377,16 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _say(line: str) -> None:
-    """One line on stderr, a file name's control characters shown escaped."""
-    print(printable(line), file=sys.stderr, flush=True)
+def _wait_for_audio(has_audio: Callable[[], bool], stop: "_StopSignals") -> None:
+    """Until an input just opened delivers audio (a second or two on some systems), it is
+    stopped, or :data:`FIRST_AUDIO_WAIT_S` pass."""
+    since = time.monotonic()
+    while not has_audio() and stop.requested is None and time.monotonic() - since < FIRST_AUDIO_WAIT_S:
+        time.sleep(0.01)
 
 
 def _tell(line: str) -> None:
+    """One line on stderr, a file name's control characters shown escaped."""
     try:
         print(printable(line), file=sys.stderr, flush=True)
     except OSError:  # the terminal went away (SIGHUP): the session goes on, nobody to tell
@@ -439,8 +440,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         names = voice_names()
         if names:
             _print_result("\n".join(names))
-        else:
-            _tell(f"No voices enrolled yet (moodline calibrate --voice NAME); they are kept in {voices_dir()}")
+        _tell(f"Voices are kept in {voices_dir()}" if names else
+              f"No voices enrolled yet (moodline calibrate --voice NAME); they are kept in {voices_dir()}")
         return EXIT_OK
     if args.forget is not None:
         forget_voice(args.forget)
@@ -454,24 +455,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     model = _load_model(args.model)
     rate = model.info.sample_rate_hz
     if args.source is not None:
-        audio, rate = _first_seconds(Path(args.source), rate, MAX_ENROL_S), rate
+        audio = load_audio(args.source, rate, max_s=MAX_ENROL_S)
     else:
         audio, rate = _record_voice(args.device, args.seconds, rate)
     heard = save_voice(name, audio, rate, model)
     _tell(f"Voice '{name}' enrolled from {heard:.0f} s of speech; use it with --voice '{name}' "
           "(analyze, listen) or in the window's Settings.")
     return EXIT_OK
-
-
-def _first_seconds(path: Path, rate_hz: int, seconds: float) -> np.ndarray:
-    """The first ``seconds`` of the audio file at ``path``, mono at ``rate_hz``."""
-    wanted, blocks, have = round(seconds * rate_hz), [], 0
-    for block in audio_blocks(path, rate_hz):
-        blocks.append(block)
-        have += len(block)
-        if have >= wanted:
-            break
-    return np.concatenate(blocks)[:wanted] if blocks else np.zeros(0, dtype=np.float32)
 
 
 def _record_voice(device: str | None, seconds: float, preferred_rate_hz: int) -> tuple[np.ndarray, int]:
@@ -483,10 +473,7 @@ def _record_voice(device: str | None, seconds: float, preferred_rate_hz: int) ->
         recording = VoiceRecording(mic, seconds)
         recording.start()
         try:
-            waiting_since = time.monotonic()  # the countdown starts once audio flows
-            while mic.ring.written == 0 and stop.requested is None \
-                    and time.monotonic() - waiting_since < FIRST_AUDIO_WAIT_S:
-                time.sleep(0.01)
+            _wait_for_audio(lambda: mic.ring.written > 0, stop)  # the countdown starts once audio flows
             _tell(f"Recording '{mic.device.name}': speak normally for {seconds:g} s (read something aloud, or "
                   "say what you did today); Ctrl-C to stop early.")
             while stop.requested is None and not recording.done:
@@ -641,7 +628,7 @@ def _parser(other_commands: Sequence[tuple[str, str]] = (), window_options: str 
         "calibrate", help="enrol a voice: someone speaking normally, what their emotion is read against",
         description=f"Enrol a voice: about {ENROL_S:g} s of a person speaking normally (reading aloud, or talking "
         "about their day) become the reference that analyze, listen and the window read their emotion "
-        f"against (--voice NAME). Kept privately in {voices_dir()}.")
+        "against (--voice NAME). Kept privately (mode 0600) in Moodline's voices folder, which --list names.")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--voice", metavar="NAME", help="record the voice NAME (again, if enrolled before)")
     what.add_argument("--list", action="store_true", help="list the enrolled voices")
@@ -679,12 +666,12 @@ def main(argv: Sequence[str] | None = None, other_commands: Sequence[tuple[str, 
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:  # no command, or one this program does not run
         parser.print_usage(sys.stderr)
-        _say(f"moodline: choose a command: {', '.join(sorted(COMMANDS))}")
+        _tell(f"moodline: choose a command: {', '.join(sorted(COMMANDS))}")
         return EXIT_FAILED
     try:
         return args.run(args)
     except MoodlineError as exc:
-        _say(f"moodline: {exc}")
+        _tell(f"moodline: {exc}")
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

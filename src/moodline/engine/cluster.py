@@ -26,7 +26,7 @@ from typing import Iterator, Sequence
 
 from .adaptation import VoiceBaseline
 from .analysis import AnalysisSettings, analyze_file
-from .batch import FileResult
+from .batch import FileResult, about_file
 from .errors import MoodlineError
 from .fileio import os_error_text
 from .manifest import file_sha256
@@ -62,9 +62,7 @@ def analyse_one(path: str, given: str, sha256: str, model_bytes: bytes, settings
         message = str(exc)
         if message.startswith(path):
             message = given + message[len(path):]
-        elif not message.startswith(given):
-            message = f"{given}: {message}"
-        return FileResult(error=MoodlineError(message))
+        return FileResult(error=about_file(given, MoodlineError(message)))
 
 
 def analyze_on_ray(files: Sequence[Path], model_path: Path, settings: AnalysisSettings,
