@@ -588,3 +588,96 @@ def test_damaged_compressed_audio_is_reported_not_analysed_as_good(tmp_path, tal
     assert result.returncode == 2 and result.stdout == b""
     lines = err_lines(result)
     assert len(lines) == 1 and lines[0].startswith(f"moodline: {bad}: damaged: FFmpeg could not decode all of it (")
+
+
+# ---- damaged Ogg and Wave64 (libsndfile decodes past them quietly) ----------------------------
+def _ogg_page_starts(data: bytes) -> list[int]:
+    starts, pos = [], 0
+    while pos < len(data):
+        starts.append(pos)
+        segments = data[pos + 27:pos + 27 + data[pos + 26]]
+        pos += 27 + len(segments) + sum(segments)
+    return starts
+
+
+@pytest.fixture
+def ogg_and_w64(tmp_path, speech) -> dict[str, Path]:
+    """The same speech as Ogg Vorbis, Ogg Opus and Wave64 (and FLAC and WAV), each intact."""
+    clip = np.concatenate([silence(0.5), speech, silence(0.5)])
+    folder = tmp_path / "good"
+    folder.mkdir()
+    files = {}
+    for name, fmt, subtype in (("talk.ogg", "OGG", "VORBIS"), ("talk.opus", "OGG", "OPUS"),
+                               ("talk.w64", "W64", "PCM_16"), ("talk.flac", "FLAC", "PCM_16"),
+                               ("talk.wav", "WAV", "PCM_16")):
+        sf.write(folder / name, clip, RATE, format=fmt, subtype=subtype)
+        files[name] = folder / name
+    return files
+
+
+def test_intact_ogg_opus_w64_flac_and_wav_are_analysed(tmp_path, ogg_and_w64, model_path):
+    """The checks below reject none of these, nor an Ogg file of two streams one after the other
+    (a chained file), nor bytes some taggers append after the last Ogg page."""
+    vorbis = ogg_and_w64["talk.ogg"].read_bytes()
+    (tmp_path / "good" / "chained.ogg").write_bytes(vorbis + ogg_and_w64["talk.opus"].read_bytes())
+    (tmp_path / "good" / "tagged.ogg").write_bytes(vorbis + b"TAG" + bytes(125))
+    result = analyze(tmp_path / "good", "--format", "json", model=model_path)
+    assert err_lines(result) == [] and result.returncode == 0
+    assert sorted(Path(json.loads(line)["file"]).name for line in result.stdout.splitlines()) == \
+        ["chained.ogg", "tagged.ogg", "talk.flac", "talk.ogg", "talk.opus", "talk.w64", "talk.wav"]
+
+
+@pytest.mark.parametrize("name", ["talk.ogg", "talk.opus"])
+def test_ogg_with_a_page_failing_its_checksum_is_damaged(tmp_path, ogg_and_w64, model_path, name):
+    """libvorbisfile skips the page and libsndfile analysed the rest as good (exit 0)."""
+    data = bytearray(ogg_and_w64[name].read_bytes())
+    page = _ogg_page_starts(bytes(data))[-2]  # a page of audio, not the headers
+    data[page + 60] ^= 0x5A
+    bad = tmp_path / f"damaged-{name}"
+    bad.write_bytes(bytes(data))
+    assert_one_line(analyze(bad, model=model_path),
+                    f"moodline: {bad}: damaged: the Ogg page at byte {page} fails its checksum")
+
+
+@pytest.mark.parametrize("name", ["talk.ogg", "talk.opus"])
+def test_ogg_cut_short_is_truncated(tmp_path, ogg_and_w64, model_path, name):
+    """Cut inside a page, or exactly between pages (every page whole, the end one gone), or with a
+    page taken out of the middle: each was analysed as good."""
+    data = ogg_and_w64[name].read_bytes()
+    starts = _ogg_page_starts(data)
+    mid_page, between, dropped = (tmp_path / f"{kind}-{name}" for kind in ("mid-page", "between", "dropped"))
+    mid_page.write_bytes(data[:starts[-1] + 40])
+    between.write_bytes(data[:starts[-1]])
+    dropped.write_bytes(data[:starts[-3]] + data[starts[-2]:])
+    assert_one_line(analyze(mid_page, model=model_path),
+                    f"moodline: {mid_page}: truncated (the file ends inside the Ogg page at byte {starts[-1]})")
+    assert_one_line(analyze(between, model=model_path),
+                    f"moodline: {between}: truncated (the Ogg stream stops before its end-of-stream page)")
+    assert_one_line(analyze(dropped, model=model_path),
+                    f"moodline: {dropped}: damaged: Ogg pages are missing before byte {starts[-3]}")
+
+
+def test_a_w64_cut_short_is_truncated(tmp_path, ogg_and_w64, model_path):
+    good = ogg_and_w64["talk.w64"]
+    seconds = sf.info(good).duration
+    cut = tmp_path / "cut.w64"
+    cut.write_bytes(good.read_bytes()[: int(good.stat().st_size * 0.6)])
+    held = sf.info(cut).frames / RATE  # what libsndfile would quietly have analysed
+    assert_one_line(analyze(cut, "--format", "json", model=model_path),
+                    f"moodline: {cut}: truncated (header says {seconds:.2f} s, file holds {held:.2f} s)")
+
+
+def test_a_batch_lists_damaged_ogg_and_w64_at_the_end_and_analyses_the_rest(tmp_path, ogg_and_w64, model_path):
+    folder = ogg_and_w64["talk.ogg"].parent
+    vorbis = bytearray(ogg_and_w64["talk.ogg"].read_bytes())
+    vorbis[_ogg_page_starts(bytes(vorbis))[-2] + 60] ^= 0x5A
+    (folder / "a-damaged.ogg").write_bytes(bytes(vorbis))
+    (folder / "a-cut.opus").write_bytes(ogg_and_w64["talk.opus"].read_bytes()[:-300])
+    (folder / "a-cut.w64").write_bytes(ogg_and_w64["talk.w64"].read_bytes()[:-3000])
+    result = analyze(folder, "--format", "json", model=model_path)
+    assert result.returncode == 2
+    assert sorted(Path(json.loads(line)["file"]).name for line in result.stdout.splitlines()) == \
+        ["talk.flac", "talk.ogg", "talk.opus", "talk.w64", "talk.wav"]
+    lines = err_lines(result)
+    assert lines[3] == "moodline: 3 failed, 5 analysed:" and len(lines) == 7
+    assert [Path(line.split(": ")[1]).name for line in lines[:3]] == ["a-cut.opus", "a-cut.w64", "a-damaged.ogg"]

@@ -96,7 +96,7 @@ def _library_path(path: Path) -> str | bytes:
 
 
 def _declared_data_bytes(path: Path, file_size: int) -> tuple[int, int] | None:
-    """(audio bytes the header declares, audio bytes the file holds) for WAV/RF64, AIFF and AU.
+    """(audio bytes the header declares, audio bytes the file holds) for WAV/RF64, AIFF, AU and W64.
 
     libsndfile quietly reads what is there when a header promises more, so a file cut short
     (a copy interrupted, a download stopped) would pass as complete; the header says how much
@@ -134,7 +134,95 @@ def _declared_data_bytes(path: Path, file_size: int) -> tuple[int, int] | None:
         if kind == b".snd":
             offset, declared = int.from_bytes(head[4:8], "big"), int.from_bytes(head[8:12], "big")
             return declared, file_size - offset
+        handle.seek(0)
+        head = handle.read(40)
+        if head[:16] == _W64_RIFF and head[24:40] == _W64_WAVE:
+            # Sony Wave64: 16-byte GUIDs for chunk ids, 64-bit sizes that count the 24-byte
+            # chunk header, chunks aligned to 8 bytes.
+            pos = 40
+            while pos + 24 <= file_size:
+                handle.seek(pos)
+                header = handle.read(24)
+                size = int.from_bytes(header[16:], "little")
+                if header[:16] == _W64_DATA:
+                    return size - 24, file_size - pos - 24
+                if size < 24:
+                    return None
+                pos += (size + 7) // 8 * 8
     return None
+
+
+_W64_RIFF = bytes.fromhex("726966662e91cf11a5d628db04c10000")  # "riff" and the rest of its GUID
+_W64_WAVE = bytes.fromhex("77617665f3acd3118cd100c04f8edb8a")
+_W64_DATA = bytes.fromhex("64617461f3acd3118cd100c04f8edb8a")
+_BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def _ogg_crc(page: bytes) -> int:
+    """The Ogg page checksum (CRC-32, polynomial 0x04C11DB7, not reflected, no initial or final
+    XOR) through zlib's reflected CRC-32, so at C speed: reflect each byte in, the result out,
+    and undo zlib's initial and final XOR (by linearity, the CRC of as many zero bytes)."""
+    import zlib
+
+    reflected = zlib.crc32(page.translate(_BIT_REVERSED)) ^ zlib.crc32(bytes(len(page)))
+    return int(f"{reflected:032b}"[::-1], 2)
+
+
+def _ogg_damage(path: Path, file_size: int) -> str | None:
+    """What is wrong with the Ogg container of ``path`` (Vorbis, Opus, FLAC in Ogg), or ``None``.
+
+    libsndfile (and libvorbisfile under it) skips a page that fails its checksum and stops
+    quietly where a file was cut, so a damaged or truncated Ogg file would be analysed as
+    good, with a stretch of it missing. Every page's checksum is checked, that the pages follow
+    each other with no bytes between them and no page of a stream missing, and that every stream
+    ends with its end-of-stream page. Bytes after every stream has ended (a tag some tools
+    append) are not Ogg's business and are left alone.
+    """
+    open_streams: dict[int, int] = {}  # serial number → the sequence number of its last page
+    pos = 0
+    with open(path, "rb") as handle:
+        while pos < file_size:
+            handle.seek(pos)
+            header = handle.read(27)
+            if header[:4] != b"OggS":
+                if not open_streams and not _ogg_page_after(handle, pos):
+                    return None  # trailing bytes after the last stream ended
+                return f"damaged: the Ogg data breaks off at byte {pos} (no page starts there)"
+            if len(header) < 27:
+                break
+            segments = handle.read(header[26])
+            body_size = sum(segments)
+            body = handle.read(body_size)
+            if len(segments) < header[26] or len(body) < body_size:
+                break
+            page = header[:22] + b"\0\0\0\0" + header[26:] + segments + body
+            if _ogg_crc(page) != int.from_bytes(header[22:26], "little"):
+                return f"damaged: the Ogg page at byte {pos} fails its checksum"
+            flags = header[5]
+            serial = int.from_bytes(header[14:18], "little")
+            sequence = int.from_bytes(header[18:22], "little")
+            if serial in open_streams and sequence != open_streams[serial] + 1:
+                return f"damaged: Ogg pages are missing before byte {pos}"
+            open_streams[serial] = sequence
+            if flags & 4:  # end of stream
+                del open_streams[serial]
+            pos += 27 + len(segments) + body_size
+        else:
+            if not open_streams:
+                return None
+            return "truncated (the Ogg stream stops before its end-of-stream page)"
+    return f"truncated (the file ends inside the Ogg page at byte {pos})"
+
+
+def _ogg_page_after(handle, pos: int) -> bool:
+    """Whether an Ogg page starts anywhere after ``pos`` (read a block at a time)."""
+    handle.seek(pos + 1)
+    carry = b""
+    while block := handle.read(1 << 20):
+        if b"OggS" in carry + block:
+            return True
+        carry = block[-3:]
+    return False
 
 
 def _check_rate(path: Path, rate_hz: int) -> None:
@@ -276,6 +364,10 @@ def audio_blocks(path: str | os.PathLike, sample_rate_hz: int, block_s: float = 
     """
     path = Path(path)
     size = _checked_regular_file(path)
+    with open(path, "rb") as handle:
+        is_ogg = handle.read(4) == b"OggS"
+    if is_ogg and (damage := _ogg_damage(path, size)):
+        raise AudioError(f"{path}: {damage}")
     try:
         in_rate, blocks = _soundfile_blocks(path, size, block_s)
     except _NotLibsndfileAudio:
