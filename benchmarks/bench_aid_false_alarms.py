@@ -35,7 +35,8 @@ import soundfile as sf
 from moodline.engine.analysis import AnalysisSettings, analyze_file
 from moodline.engine.audio import load_audio
 from moodline.engine.model import EmotionModel, resolve_model
-from moodline.engine.voices import voice_baseline
+from moodline.engine.speakers import Enrolment
+from moodline.engine.voices import enrolment_from
 from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD, EMOTION, LabelStabilizer, StabilizerSettings
 
 from bench_aid_calm import trimmed  # a clip without its silent edges, as the calm benchmark cuts them
@@ -83,7 +84,7 @@ def enrolled_sessions(model: EmotionModel, voices, seed: int):
             half = len(clips) // 2
             path = Path(scratch) / f"{name}-enrol.wav"
             sf.write(path, joined(clips[:half], rng, seed), RATE)
-            out.append((name, joined(clips[half:], rng, seed), voice_baseline(path, model)))
+            out.append((name, joined(clips[half:], rng, seed), Enrolment(name, None, enrolment_from(name, path, model)[0].baseline)))
     return out
 
 
@@ -96,7 +97,7 @@ def shown_shares(model: EmotionModel, talks, adapt: bool, threshold: float,
             path = Path(scratch) / f"{name}.wav"
             sf.write(path, audio, RATE)
             timeline = analyze_file(path, model, AnalysisSettings(adapt=adapt),
-                                    baseline=None if baselines is None else baselines[i])
+                                    enrolment=None if baselines is None else baselines[i])
             stabilizer = LabelStabilizer(StabilizerSettings(unsure_threshold=threshold))
             for point in timeline.points:
                 readout = stabilizer.update(point)

@@ -15,6 +15,7 @@ TRAINING_COMMANDS = (
     ("train", "train a model from emotional speech corpora (needs the 'train' extra)"),
     ("baseline", "score eGeMAPS functionals with logistic regression on train's splits (needs the 'train' extra)"),
     ("evaluate", "evaluate an ONNX model on corpora, by speaker"),
+    ("export-voice-model", "port Resemblyzer's speaker encoder to models/voice.onnx and check it (needs the 'train' extra)"),
 )
 # Commands of the desktop package that need no window.
 DESKTOP_COMMANDS = (("install-desktop", "put Moodline in the desktop's menu (Linux; --remove takes it out)"),)
@@ -37,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from moodline.desktop.install import main as install_main
 
         return install_main(argv[1:])
+    if argv[0] == "export-voice-model":
+        from moodline.training.speaker import main as export_main
+
+        return export_main(argv[1:])
     if argv[0] in dict(TRAINING_COMMANDS):
         from moodline.training.cli import main as training_main
 

@@ -30,7 +30,7 @@ for name in names:
         importlib.import_module(name)
     except Exception as exc:
         failed.append(f"{name}: {type(exc).__name__}: {exc}")
-extras = [m for m in ("tensorflow", "librosa", "pytest", "keras") if m in sys.modules]
+extras = [m for m in ("tensorflow", "torch", "resemblyzer", "librosa", "pytest", "keras") if m in sys.modules]
 print(len(names), "modules")
 if failed or extras:
     sys.exit("\\n".join(failed + [f"runtime imported an extra: {m}" for m in extras]))

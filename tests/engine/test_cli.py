@@ -45,8 +45,8 @@ def test_json_lines_one_object_per_file(run, files):
     assert set(talk["summary"]["probabilities"]) == set(talk["labels"]) == set(talk["summary"]["shares"])
     assert talk["duration_s"] == pytest.approx(len(sf.read(files / "talk.wav")[0]) / RATE, abs=1e-3)
     point = talk["timeline"][10]
-    assert set(point) == {"start_s", "end_s", "is_speech", "clipped", "label", "confidence", "probabilities"}
-    assert point["clipped"] is False
+    assert set(point) == {"start_s", "end_s", "is_speech", "clipped", "voice", "label", "confidence", "probabilities"}
+    assert point["clipped"] is False and point["voice"] is None  # no voice enrolled: nobody told apart
 
 
 def test_out_dir_gets_a_timeline_per_file_and_a_summary(run, files, tmp_path):

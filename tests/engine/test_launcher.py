@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 MOODLINE = str(Path(sys.executable).with_name("moodline"))
 
 FORBIDDEN = {
-    "engine": ("moodline.desktop", "moodline.training", "moodline.__main__", "PyQt5", "tensorflow", "keras"),
-    "desktop": ("moodline.training", "moodline.__main__", "tensorflow", "keras"),
+    "engine": ("moodline.desktop", "moodline.training", "moodline.__main__", "PyQt5", "tensorflow", "keras",
+               "torch", "resemblyzer"),
+    "desktop": ("moodline.training", "moodline.__main__", "tensorflow", "keras", "torch", "resemblyzer"),
 }
 
 
@@ -78,8 +79,8 @@ def test_terminal_commands_never_load_qt_or_tensorflow(conversation_wav, model_p
 def test_the_launcher_sends_each_command_where_it_runs():
     help_text = subprocess.run([MOODLINE, "--help"], capture_output=True, text=True)
     assert help_text.returncode == 0
-    for command in ("analyze", "listen", "calibrate", "devices", "info", "train", "evaluate"):
-        assert f"    {command} " in help_text.stdout
+    for command in ("analyze", "listen", "enrol (calibrate)", "devices", "info", "train", "evaluate", "export-voice-model"):
+        assert f"    {command} " in help_text.stdout or f"    {command}\n" in help_text.stdout
     window = help_text.stdout[help_text.stdout.index("window options"):]  # it names them, and lists them
     for option in ("--open [PATH]", "--start", "--aid", "--model NAME|FILE", "--device DEVICE", "--sessions-dir DIR"):
         assert f"  {option}" in window, window
@@ -95,7 +96,7 @@ def test_the_launcher_sends_each_command_where_it_runs():
 
 def test_the_engine_alone_runs_only_its_own_commands():
     result = subprocess.run([sys.executable, "-m", "moodline.engine.cli"], capture_output=True, text=True)
-    assert result.returncode == 2 and "choose a command: analyze, calibrate, devices, info, listen" in result.stderr
+    assert result.returncode == 2 and "choose a command: analyze, devices, enrol, info, listen" in result.stderr
     result = subprocess.run([sys.executable, "-m", "moodline.engine.cli", "--open", "x.wav"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "moodline: argument COMMAND [ARGS]: invalid choice" in result.stderr

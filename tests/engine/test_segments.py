@@ -70,7 +70,7 @@ def test_the_segments_csv_is_the_segments_with_clock_times():
     points = windows(("happy", 130, 0.9), (None, 3, 0), ("sad", 8000, 0.6))  # past an hour
     timeline = timeline_of(points)
     rows = list(csv.reader(io.StringIO(segments_to_csv(timeline.segments()))))
-    assert tuple(rows[0]) == SEGMENTS_CSV_HEADER == ("start_s", "end_s", "start", "end", "label", "confidence", "clipped")
+    assert tuple(rows[0]) == SEGMENTS_CSV_HEADER == ("start_s", "end_s", "start", "end", "label", "confidence", "clipped", "voice")
     assert len(rows) == 1 + len(timeline.segments())
     for row, s in zip(rows[1:], timeline.segments()):
         assert float(row[0]) == pytest.approx(s.start_s, abs=1e-4) and float(row[1]) == pytest.approx(s.end_s, abs=1e-4)

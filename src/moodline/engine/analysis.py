@@ -15,10 +15,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .adaptation import SessionAdapter, VoiceBaseline
+from .adaptation import SessionAdapter
 from .audio import audio_blocks
 from .errors import MoodlineError
 from .model import EmotionModel
+from .speakers import ME, OTHER, SPEAKER_FEATURES, UNKNOWN, Enrolment
 from .timeline import Timeline, TimelinePoint
 from .vad import DEFAULT_AGGRESSIVENESS, DEFAULT_GATE, MIN_MODULATION_DB, PRE_EMPHASIS, Gate, speech_detector
 from .windows import Window, WindowGrid, WindowSlicer
@@ -115,11 +116,13 @@ def window_grid(model: EmotionModel, settings: AnalysisSettings) -> WindowGrid:
     return grid
 
 
-def new_slicer(model: EmotionModel, settings: AnalysisSettings, gate_runner: Executor | None = None) -> WindowSlicer:
+def new_slicer(model: EmotionModel, settings: AnalysisSettings, gate_runner: Executor | None = None,
+               keep_audio: bool = False) -> WindowSlicer:
     """A window slicer with its voice-activity detector, configured for ``model`` (Silero's
-    network runs on ``gate_runner``, one thread, when given: see :class:`~.vad.SileroDetector`)."""
+    network runs on ``gate_runner``, one thread, when given: see :class:`~.vad.SileroDetector`);
+    with ``keep_audio`` its windows carry their audio (for telling voices apart)."""
     speech = speech_detector(settings.gate, model.info.sample_rate_hz, settings.vad_aggressiveness, gate_runner)
-    return WindowSlicer(window_grid(model, settings), speech)
+    return WindowSlicer(window_grid(model, settings), speech, keep_audio=keep_audio)
 
 
 class WindowClassifier:
@@ -133,18 +136,35 @@ class WindowClassifier:
     see :mod:`.adaptation`, unless ``settings.adapt`` is off) and the smoothing. Smoothing
     averages the probabilities of the last ``smoothing_windows`` speech windows; a window
     without speech starts a new utterance, so smoothing never carries across silence.
-    ``baseline`` starts the adaptation from an enrolled voice's statistics.
+
+    With an ``enrolment`` that tells voices apart (see :mod:`.speakers`), each speech window is
+    also labelled "me", "other" or "unknown", and each voice keeps its own adaptation: "me"
+    starts from the enrolled voice's statistics, "other" from the training speakers', so two
+    people are never averaged into one. An "unknown" window is judged against "other" but
+    learnt by neither, and smoothing starts afresh when the voice changes, as after silence.
+    Without separation the one session adapter starts from ``enrolment.baseline``.
     """
 
     def __init__(self, model: EmotionModel, settings: AnalysisSettings,
-                 baseline: VoiceBaseline | None = None) -> None:
+                 enrolment: Enrolment | None = None) -> None:
         self.model = model
         self.labels = model.info.labels
         self.settings = settings
         self._recent: deque[np.ndarray] = deque(maxlen=settings.smoothing_windows)
+        self._recent_voice: str | None = None
         self._stream = None
-        self.adapter = (SessionAdapter(model.info.adaptation, baseline)
-                        if model.adapts and settings.adapt else None)
+        self.separation = None if enrolment is None else enrolment.separation
+        if self.separation is not None and model.info.sample_rate_hz != SPEAKER_FEATURES.sample_rate_hz:
+            raise MoodlineError(f"{model.path}: telling voices apart needs a model at "
+                                f"{SPEAKER_FEATURES.sample_rate_hz} Hz, not {model.info.sample_rate_hz} Hz")
+        baseline = None if enrolment is None else enrolment.baseline
+        self.adapters: dict[str, SessionAdapter] = {}
+        if model.adapts and settings.adapt:
+            if self.separation is not None:
+                self.adapters = {ME: SessionAdapter(model.info.adaptation, baseline),
+                                 OTHER: SessionAdapter(model.info.adaptation)}
+            else:
+                self.adapters = {OTHER: SessionAdapter(model.info.adaptation, baseline)}
         if model.streaming:
             grid = window_grid(model, settings)
             self._stream = model.stream(grid.window_frames, grid.hop_frames)
@@ -161,31 +181,47 @@ class WindowClassifier:
         if speech and self._stream is not None:
             outputs = [self._stream.window(w.index, w.features) for w in speech]
             probs = np.concatenate([o["probabilities"] for o in outputs])
-            if self.adapter is not None:
+            if self.adapters:
                 embeddings = np.concatenate([o["embedding"] for o in outputs])
         elif speech:
             batch = np.stack([w.features for w in speech])
             probs = self.model.predict(batch)
-            if self.adapter is not None:
+            if self.adapters:
                 embeddings = self.model.embed(batch)
+        voices = [None] * len(speech)
+        if speech and self.separation is not None:
+            voices = self.separation.voices([w.samples for w in speech])[0]
         found, i = [], 0
         for window in windows:
             if not self.is_speech(window):
                 found.append(Encoded(window, None, None))
                 continue
-            found.append(Encoded(window, probs[i], None if embeddings is None else embeddings[i]))
+            found.append(Encoded(window, probs[i], None if embeddings is None else embeddings[i], voices[i]))
             i += 1
         return found
 
+    def _adapt(self, speech: list["Encoded"]) -> list[np.ndarray]:
+        """Each speech window's probabilities after its voice's adaptation, in order."""
+        if not self.adapters:
+            return [e.probabilities for e in speech]
+        adapted: list[np.ndarray] = []
+        start = 0
+        while start < len(speech):  # runs of windows that go to one adapter
+            key = ME if speech[start].voice == ME else OTHER
+            end = start + 1
+            while end < len(speech) and (ME if speech[end].voice == ME else OTHER) == key:
+                end += 1
+            run = speech[start:end]
+            # Clipped windows are classified, but their distortion is not learnt as the voice;
+            # nor is a window whose voice is unknown.
+            learn = np.array([e.window.clipped_fraction < CLIPPED_SHARE and e.voice != UNKNOWN for e in run])
+            adapted.extend(self.adapters[key](np.stack([e.embedding for e in run]), learn))
+            start = end
+        return adapted
+
     def finish(self, encoded: Sequence[Encoded]) -> list[TimelinePoint]:
         """Timeline points of :meth:`encode`'s outputs, which must come in order."""
-        speech = [e for e in encoded if e.probabilities is not None]
-        if self.adapter is not None and speech:
-            # Clipped windows are classified, but their distortion is not learnt as the voice.
-            learn = np.array([e.window.clipped_fraction < CLIPPED_SHARE for e in speech])
-            adapted = iter(self.adapter(np.stack([e.embedding for e in speech]), learn))
-        else:
-            adapted = iter(e.probabilities for e in speech)
+        adapted = iter(self._adapt([e for e in encoded if e.probabilities is not None]))
         points = []
         for item in encoded:
             window = item.window
@@ -200,15 +236,19 @@ class WindowClassifier:
                 best = int(np.argmax(raw))
                 points.append(TimelinePoint(window.start_s, window.end_s,
                                             {label: float(p) for label, p in zip(self.labels, raw)},
-                                            self.labels[best], float(raw[best]), True, clipped=True))
+                                            self.labels[best], float(raw[best]), True, clipped=True,
+                                            voice=item.voice))
                 continue
+            if item.voice != self._recent_voice:  # another voice: a new utterance
+                self._recent.clear()
+                self._recent_voice = item.voice
             self._recent.append(next(adapted))
             smoothed = np.mean(self._recent, axis=0) if len(self._recent) > 1 else self._recent[0]
             best = int(np.argmax(smoothed))
             points.append(TimelinePoint(
                 window.start_s, window.end_s,
                 {label: float(p) for label, p in zip(self.labels, smoothed)},
-                self.labels[best], float(smoothed[best]), True,
+                self.labels[best], float(smoothed[best]), True, voice=item.voice,
             ))
         return points
 
@@ -223,6 +263,7 @@ class Encoded:
     window: Window
     probabilities: np.ndarray | None  # None: a window without speech (not classified)
     embedding: np.ndarray | None  # a model that adapts: the vector its head reads
+    voice: str | None = None  # "me", "other" or "unknown" when the session tells voices apart
 
 
 def analyze_file(
@@ -232,7 +273,7 @@ def analyze_file(
     progress: Callable[[float], None] | None = None,
     on_block: Callable[[np.ndarray], None] | None = None,
     workers: int = 1,
-    baseline: VoiceBaseline | None = None,
+    enrolment: Enrolment | None = None,
 ) -> Timeline:
     """The emotion timeline of one audio file, decoded and classified block by block.
 
@@ -250,12 +291,12 @@ def analyze_file(
     """
     settings = settings.check()
     rate = model.info.sample_rate_hz
-    rules = WindowClassifier(model, settings, baseline)  # the session: adaptation and smoothing
+    rules = WindowClassifier(model, settings, enrolment)  # the session: adaptation and smoothing
     timeline = Timeline(model.info.labels)
     in_flight: deque[Future] = deque()
     with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="moodline-gate") as gate,
           ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="moodline-classify") as pool):
-        slicer = new_slicer(model, settings, gate)
+        slicer = new_slicer(model, settings, gate, keep_audio=rules.separation is not None)
         classify: WindowClassifier | None = None  # encodes the current stretch
         latest: Future | None = None
 
@@ -265,7 +306,7 @@ def analyze_file(
             nonlocal classify, latest
             after = None if fresh else latest
             if fresh:
-                classify = WindowClassifier(model, settings)
+                classify = WindowClassifier(model, settings, enrolment)
             latest = pool.submit(_classify_after, after, classify, windows)
             in_flight.append(latest)
             while len(in_flight) > 2 * max(1, workers):  # bounded memory; the timeline in order

@@ -30,6 +30,7 @@ from .fileio import atomic_write, check_writable_dir, exclusive_lock, make_priva
 from .manifest import MANIFEST_FILE, FileStatus, Manifest, file_sha256
 from .model import EmotionModel
 from .tables import FILES_TABLE, WINDOWS_TABLE, write_tables
+from .speakers import ME_AT, OTHER_BELOW, shipped_speaker_model
 from .timeline import SEGMENTS_SUFFIX, Timeline, headline
 from .voices import find_voice
 
@@ -78,7 +79,10 @@ def run_settings(settings: AnalysisSettings, model: EmotionModel, fmt: str, segm
     found = {**asdict(settings), "window_s": settings.window_s or model.info.window_s,
              "format": fmt, "segments": bool(segments), **JUDGING_RULES}
     if voice is not None:  # the recording itself: a voice enrolled again is another run
-        found["voice"] = {"name": voice, "sha256": file_sha256(find_voice(voice))}
+        found["voice"] = {"name": voice, "sha256": file_sha256(find_voice(voice)),
+                          # and what tells it from other voices, and where
+                          "speaker_model_sha256": file_sha256(shipped_speaker_model()),
+                          "me_at": ME_AT, "other_below": OTHER_BELOW}
     return found
 
 

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from .adaptation import VoiceBaseline
 from .analysis import AnalysisSettings, analyze_file
 from .errors import MoodlineError
 from .fileio import native_stderr_silenced
 from .model import EmotionModel
+from .speakers import Enrolment
 from .timeline import Timeline
 
 
@@ -82,28 +82,28 @@ class FileResult:
 
 def analyze_files(files: Sequence[Path], model: EmotionModel, settings: AnalysisSettings, jobs: int = 1,
                   progress: Callable[[float], None] | None = None, threads: int = 1,
-                  baseline: VoiceBaseline | None = None) -> Iterator[FileResult]:
+                  enrolment: Enrolment | None = None) -> Iterator[FileResult]:
     """Yield each of ``files``' result in order, analysed with up to ``jobs`` worker processes.
 
     One file, or ``jobs=1``, is analysed here, in this process, with ``threads`` threads running
     ``model`` on its stretches of speech (see :func:`analyze_file`), each file only when the
     caller asks for its result; ``progress`` is called with the seconds done of the file being
-    analysed. Each file is a session that starts from ``baseline`` (an enrolled voice) if given. Close the iterator (or let it finish) to stop the workers.
+    analysed. Each file is a session that starts from ``enrolment`` (an enrolled voice) if given. Close the iterator (or let it finish) to stop the workers.
     """
     if jobs < 1:
         raise MoodlineError(f"jobs must be at least 1, not {jobs}")
     if min(jobs, len(files)) <= 1:
-        return _analyze_here(files, model, settings, progress, threads, baseline)
-    return _analyze_in_workers(files, model.path, settings, jobs, baseline)
+        return _analyze_here(files, model, settings, progress, threads, enrolment)
+    return _analyze_in_workers(files, model.path, settings, jobs, enrolment)
 
 
 def _analyze_here(files: Sequence[Path], model: EmotionModel, settings: AnalysisSettings,
                   progress: Callable[[float], None] | None, threads: int,
-                  baseline: VoiceBaseline | None) -> Iterator[FileResult]:
+                  enrolment: Enrolment | None) -> Iterator[FileResult]:
     for file in files:
         try:
             yield FileResult(timeline=analyze_file(file, model, settings, progress=progress, workers=threads,
-                                                   baseline=baseline))
+                                                   enrolment=enrolment))
         except MoodlineError as exc:
             yield FileResult(error=about_file(file, exc))
 
@@ -111,16 +111,16 @@ def _analyze_here(files: Sequence[Path], model: EmotionModel, settings: Analysis
 # ---- the worker processes ---------------------------------------------------------------
 _worker_model: EmotionModel | None = None
 _worker_settings: AnalysisSettings | None = None
-_worker_baseline: VoiceBaseline | None = None
+_worker_enrolment: Enrolment | None = None
 
 
-def _start_worker(model_path: Path, settings: AnalysisSettings, baseline: VoiceBaseline | None) -> None:
+def _start_worker(model_path: Path, settings: AnalysisSettings, enrolment: Enrolment | None) -> None:
     """Runs once in each worker process, before its first file."""
-    global _worker_model, _worker_settings, _worker_baseline
+    global _worker_model, _worker_settings, _worker_enrolment
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     threading.Thread(target=_exit_with_parent, name="moodline-parent-watch", daemon=True).start()
     _worker_model = EmotionModel(model_path, threads=1)  # one core each: the workers share them out
-    _worker_settings, _worker_baseline = settings, baseline
+    _worker_settings, _worker_enrolment = settings, enrolment
 
 
 def _exit_with_parent() -> None:
@@ -134,7 +134,7 @@ def _exit_with_parent() -> None:
 
 def _analyze_in_worker(file: Path) -> FileResult:
     try:
-        return FileResult(timeline=analyze_file(file, _worker_model, _worker_settings, baseline=_worker_baseline))
+        return FileResult(timeline=analyze_file(file, _worker_model, _worker_settings, enrolment=_worker_enrolment))
     except MoodlineError as exc:  # the file's own problem; anything else is a bug and is raised
         return FileResult(error=about_file(file, exc))
 
@@ -178,10 +178,10 @@ class _Pool:
     stderr, "dictionary changed size during iteration")."""
 
     def __init__(self, workers: int, model_path: Path, settings: AnalysisSettings,
-                 baseline: VoiceBaseline | None) -> None:
+                 enrolment: Enrolment | None) -> None:
         _start_resource_tracker_quietly()
         self.executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_start_worker, initargs=(model_path, settings, baseline))
+                                            initializer=_start_worker, initargs=(model_path, settings, enrolment))
         try:
             with _sigint_ignored():
                 for _ in range(workers):  # with spawn, each submit starts a worker until there are enough
@@ -221,7 +221,7 @@ class _Pool:
 
 
 def _analyze_in_workers(files: Sequence[Path], model_path: Path, settings: AnalysisSettings,
-                        jobs: int, baseline: VoiceBaseline | None) -> Iterator[FileResult]:
+                        jobs: int, enrolment: Enrolment | None) -> Iterator[FileResult]:
     workers = min(jobs, len(files))
     limit = IN_FLIGHT_PER_JOB * workers
     handed_out = 0  # files[:handed_out] have been given to a pool
@@ -230,7 +230,7 @@ def _analyze_in_workers(files: Sequence[Path], model_path: Path, settings: Analy
     alone: int | None = None  # the suspect running on its own, if one is
     done: dict[int, FileResult] = {}  # results that came before their turn
     fruitless = 0  # pools in a row that broke before a file came back
-    pool: _Pool | None = _Pool(workers, model_path, settings, baseline)
+    pool: _Pool | None = _Pool(workers, model_path, settings, enrolment)
     finished = False
 
     def restart() -> None:
@@ -241,7 +241,7 @@ def _analyze_in_workers(files: Sequence[Path], model_path: Path, settings: Analy
         alone = None
         pool.close(finished=False)
         fruitless += 1
-        pool = _Pool(workers, model_path, settings, baseline) if fruitless < MAX_FRUITLESS_RESTARTS else None
+        pool = _Pool(workers, model_path, settings, enrolment) if fruitless < MAX_FRUITLESS_RESTARTS else None
 
     try:
         for index in range(len(files)):

@@ -23,7 +23,6 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import __version__
-from .adaptation import VoiceBaseline
 from .analysis import AnalysisSettings, window_grid
 from .archive import Archive, check_pyarrow, csv_cell, find_inputs, run_settings
 from .audio import load_audio
@@ -35,17 +34,18 @@ from .manifest import input_stat
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
 from .progress import BatchProgress
 from .readout import (DEFAULT_UNSURE_THRESHOLD, EMOTION, LISTENING, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, LabelStabilizer,
-                      Pause, Readout, StabilizerSettings)
+                      VOICE_WORDS, Pause, Readout, ShownVoices, StabilizerSettings)
 from .sources import FIRST_AUDIO_WAIT_S
+from .speakers import Enrolment
 from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
 from .vad import Gate
 from .voices import (ENROL_S, MAX_ENROL_S, MIN_SPEECH_S, VoiceRecording, check_voice_name, find_voice,
-                     forget_voice, save_voice, voice_baseline, voice_names, voices_dir)
+                     forget_voice, save_voice, enrolled_voice, voice_names, voices_dir)
 
 EXIT_OK, EXIT_FAILED = 0, 2
 MODEL_HELP = ("a shipped model by name or an ONNX model file (default: default); shipped: "
               + "; ".join(f"{name}, {what}" for name, what in BUNDLED_MODELS.items()))
-COMMANDS = ("analyze", "listen", "calibrate", "devices", "info")  # what main() runs
+COMMANDS = ("analyze", "listen", "enrol", "devices", "info")  # what main() runs (calibrate: enrol's old name)
 # The options' defaults are the engine's own: the window's settings start from the same ones.
 DEFAULT_ANALYSIS = AnalysisSettings()
 DEFAULT_STABILIZER = StabilizerSettings()
@@ -63,14 +63,9 @@ def _settings(args: argparse.Namespace) -> AnalysisSettings:
                             vad_aggressiveness=args.vad, gate=args.gate, adapt=args.adapt).check()
 
 
-def _voice(args: argparse.Namespace, model: EmotionModel, settings: AnalysisSettings) -> VoiceBaseline | None:
-    """The enrolled voice ``--voice`` names, as ``model`` sees it (``None`` without one)."""
-    if args.voice is None:
-        return None
-    if not settings.adapt:
-        raise MoodlineError("--voice starts the adaptation from a voice, and --no-adapt turns adaptation off: "
-                            "give one of them")
-    return voice_baseline(find_voice(args.voice), model, settings)
+def _voice(args: argparse.Namespace, model: EmotionModel, settings: AnalysisSettings) -> Enrolment | None:
+    """The enrolled voice ``--voice`` names, as a session with ``model`` uses it (``None`` without one)."""
+    return enrolled_voice(args.voice, model, settings)
 
 
 MAX_JOBS_PER_CORE = 4  # each worker holds a model (~200 MB): more than this only fills memory
@@ -85,8 +80,8 @@ def _jobs(args: argparse.Namespace) -> int:
 
 def _stabilizer_settings(args: argparse.Namespace, model: EmotionModel) -> StabilizerSettings:
     """How ``listen`` calms its readout; ``--unsure`` defaults to the model's own line."""
-    return StabilizerSettings(min_dwell_s=args.hold, unsure_threshold=args.unsure) \
-        .for_model(model.info.unsure_threshold).check()
+    return StabilizerSettings(min_dwell_s=args.hold, unsure_threshold=args.unsure,
+                              shown_voices=ShownVoices(args.show)).for_model(model.info.unsure_threshold).check()
 
 
 # ---- analyze ----------------------------------------------------------------------------
@@ -137,7 +132,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     cores = usable_cores()
     model = _load_model(args.model, threads=1)
     window_grid(model, settings)  # windows this model cannot judge: one line now, not one per file
-    baseline = _voice(args, model, settings)
+    enrolment = _voice(args, model, settings)
     inputs, failures = find_inputs(args.paths)
     for failure in failures:
         _tell(f"moodline: {failure}")
@@ -169,10 +164,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     files = [file for file, _ in inputs]
     progress = BatchProgress(files)
     if args.ray is not None:
-        results = analyze_on_ray(files, model.path, settings, args.ray or None, baseline)
+        results = analyze_on_ray(files, model.path, settings, args.ray or None, enrolment)
     else:
         results = analyze_files(files, model, settings, jobs, progress=progress.within_file, threads=cores,
-                                baseline=baseline)
+                                enrolment=enrolment)
     with closing(results):  # ended early (Ctrl-C, stdout gone): the workers are stopped
         for (file, root), result in zip(inputs, results, strict=True):
             name = str(file)
@@ -317,7 +312,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     with _StopSignals() as stop:
         model = _load_model(args.model)
         settings = _settings(args)
-        baseline = _voice(args, model, settings)
+        enrolment = _voice(args, model, settings)
         line = _LiveLine(LabelStabilizer(_stabilizer_settings(args, model)), live=sys.stdout.isatty())
         if stop.requested is not None:  # ended while the model loaded: nothing to keep
             return EXIT_OK
@@ -333,8 +328,9 @@ def cmd_listen(args: argparse.Namespace) -> int:
         session = ListeningSession(
             model, settings, lambda: MicrophoneSource(device=args.device, preferred_rate_hz=model.info.sample_rate_hz),
             folder, settings_record={**dataclasses.asdict(settings), "voice": args.voice, "hold_s": args.hold,
-                                     "unsure_threshold": line.stabilizer.settings.unsure_threshold},
-            baseline=baseline)
+                                     "unsure_threshold": line.stabilizer.settings.unsure_threshold,
+                                     "show": args.show},
+            enrolment=enrolment)
         session.subscribe(line.show)
         session.start()
         mic = session.source
@@ -408,6 +404,8 @@ class _LiveLine:
     def show(self, point: TimelinePoint) -> None:
         """Print the readout after ``point`` (called on the engine's thread, in time order)."""
         text = f"{format_clock(point.end_s):>8}  {_readout_text(self.stabilizer.update(point))}"
+        if point.voice is not None:  # --voice: whose voice this window was
+            text = f"{text}  ({VOICE_WORDS[point.voice].lower()} speaking)"
         try:
             if self.live:
                 print("\r" + text.ljust(60), end="", flush=True)
@@ -435,13 +433,13 @@ def _readout_text(readout: Readout) -> str:
 # ---- devices, info ----------------------------------------------------------------------
 # ---- calibrate ---------------------------------------------------------------------------
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """``moodline calibrate``: enrol a voice (from the microphone or a file), list or forget one."""
+    """``moodline enrol`` (or ``calibrate``): enrol a voice (from the microphone or a file), list or forget one."""
     if args.list:
         names = voice_names()
         if names:
             _print_result("\n".join(names))
         _tell(f"Voices are kept in {voices_dir()}" if names else
-              f"No voices enrolled yet (moodline calibrate --voice NAME); they are kept in {voices_dir()}")
+              f"No voices enrolled yet (moodline enrol --voice NAME); they are kept in {voices_dir()}")
         return EXIT_OK
     if args.forget is not None:
         forget_voice(args.forget)
@@ -577,8 +575,9 @@ def _parser(other_commands: Sequence[tuple[str, str]] = (), window_options: str 
                        help="judge every window on its own instead of relative to the voice heard so far in "
                        "this session (models that adapt; others are unaffected)")
         p.add_argument("--voice", metavar="NAME",
-                       help="start from the enrolled voice NAME's ordinary speech (moodline calibrate --voice "
-                       "NAME) instead of learning the voice from the session alone")
+                       help="your enrolled voice (moodline enrol --voice NAME): each window is told as yours, "
+                       "another person's or unknown (a 'voice' column), each voice is read against its own "
+                       "ordinary speech, yours from the enrolment")
 
     p = sub.add_parser("analyze", help="analyse audio files or folders")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders (searched recursively)")
@@ -619,16 +618,21 @@ def _parser(other_commands: Sequence[tuple[str, str]] = (), window_options: str 
     p.add_argument("--hold", type=float, default=DEFAULT_STABILIZER.min_dwell_s, metavar="S",
                    help="show an emotion at least S seconds before another replaces it "
                    f"(default {DEFAULT_STABILIZER.min_dwell_s:g}); the timeline keeps every window's own label")
+    p.add_argument("--show", choices=[v.value for v in ShownVoices], default=ShownVoices.OTHER.value,
+                   help="with --voice: show the emotion of the other person only (default; while you talk "
+                   "their last emotion stays, dimmed) or of every voice")
     p.add_argument("--unsure", type=float, metavar="P",
                    help="show 'unsure' when the best emotion's probability is below P "
                    f"(default: the model's own, else {DEFAULT_UNSURE_THRESHOLD:.2f})")
     p.set_defaults(run=cmd_listen)
 
     p = sub.add_parser(
-        "calibrate", help="enrol a voice: someone speaking normally, what their emotion is read against",
+        "enrol", aliases=["calibrate"],
+        help="enrol your voice: told from other voices, and what its emotion is read against",
         description=f"Enrol a voice: about {ENROL_S:g} s of a person speaking normally (reading aloud, or talking "
-        "about their day) become the reference that analyze, listen and the window read their emotion "
-        "against (--voice NAME). Kept privately (mode 0600) in Moodline's voices folder, which --list names.")
+        "about their day). With --voice NAME, analyze, listen and the window then tell that voice from "
+        "others (the aid shows the other person's emotion) and read its emotion against this ordinary "
+        "speech. Kept privately (mode 0600) in Moodline's voices folder, which --list names.")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--voice", metavar="NAME", help="record the voice NAME (again, if enrolled before)")
     what.add_argument("--list", action="store_true", help="list the enrolled voices")

@@ -24,13 +24,13 @@ from collections import deque
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .adaptation import VoiceBaseline
 from .analysis import AnalysisSettings, analyze_file
 from .batch import FileResult, about_file
 from .errors import MoodlineError
 from .fileio import os_error_text
 from .manifest import file_sha256
 from .model import EmotionModel
+from .speakers import Enrolment
 
 MAX_RETRIES = 2  # a task whose worker died is run again this many times
 IN_FLIGHT_PER_CPU = 2  # enough to keep every core busy while results travel back
@@ -52,12 +52,12 @@ def _worker_model(sha256: str, model_bytes: bytes) -> EmotionModel:
 
 
 def analyse_one(path: str, given: str, sha256: str, model_bytes: bytes, settings: AnalysisSettings,
-                baseline: VoiceBaseline | None = None) -> FileResult:
+                enrolment: Enrolment | None = None) -> FileResult:
     """One file on a worker (``path`` absolute, ``given`` as the user wrote it, which is what
     messages name, as in a local run)."""
     try:
         return FileResult(timeline=analyze_file(Path(path), _worker_model(sha256, model_bytes), settings,
-                                                   baseline=baseline))
+                                                   enrolment=enrolment))
     except MoodlineError as exc:
         message = str(exc)
         if message.startswith(path):
@@ -66,7 +66,7 @@ def analyse_one(path: str, given: str, sha256: str, model_bytes: bytes, settings
 
 
 def analyze_on_ray(files: Sequence[Path], model_path: Path, settings: AnalysisSettings,
-                   address: str | None, baseline: VoiceBaseline | None = None) -> Iterator[FileResult]:
+                   address: str | None, enrolment: Enrolment | None = None) -> Iterator[FileResult]:
     """Connect to the Ray cluster at ``address`` (``None``: the one ``RAY_ADDRESS`` names, else a
     new local one on this machine's cores) now, then yield each file's result in input order.
     Closing the iterator (or its end) disconnects. No files (all resumed past): no cluster."""
@@ -78,7 +78,7 @@ def analyze_on_ray(files: Sequence[Path], model_path: Path, settings: AnalysisSe
     except BaseException:
         _remove(session_dir)
         raise
-    return _results(files, model_path, settings, cpus, baseline, session_dir)
+    return _results(files, model_path, settings, cpus, enrolment, session_dir)
 
 
 def _local_session_dir() -> Path:
@@ -138,7 +138,7 @@ def _quiet_raylet_messages() -> None:
 
 
 def _results(files: Sequence[Path], model_path: Path, settings: AnalysisSettings, cpus: int,
-             baseline: VoiceBaseline | None, session_dir: Path | None) -> Iterator[FileResult]:
+             enrolment: Enrolment | None, session_dir: Path | None) -> Iterator[FileResult]:
     import ray
     from ray.exceptions import RayError
 
@@ -149,7 +149,7 @@ def _results(files: Sequence[Path], model_path: Path, settings: AnalysisSettings
         pending = iter(files)
 
         def submit(file: Path):
-            return file, task.remote(os.fsdecode(file.absolute()), os.fsdecode(file), sha256, model_ref, settings, baseline)
+            return file, task.remote(os.fsdecode(file.absolute()), os.fsdecode(file), sha256, model_ref, settings, enrolment)
 
         in_flight = deque(submit(file) for _, file in zip(range(IN_FLIGHT_PER_CPU * cpus), pending))
         while in_flight:

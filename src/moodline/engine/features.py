@@ -1,4 +1,4 @@
-"""Log-mel, MFCC and Whisper log-mel features: the one implementation that training and the
+"""Log-mel, MFCC, Whisper log-mel and mel power features: the one implementation that training and the
 live engine share.
 
 Frames are taken without centring: frame ``i`` covers samples ``[i * hop_length,
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-FEATURE_KINDS = ("log_mel", "mfcc", "whisper_log_mel")
+FEATURE_KINDS = ("log_mel", "mfcc", "whisper_log_mel", "mel_power")
 MAX_FFT = 16384  # samples: a second at 16 kHz
 MAX_MELS = 512
 MAX_RATE_HZ = 192000
@@ -25,6 +25,7 @@ REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
     "log_mel": _MEL_PARAMS,
     "mfcc": _MEL_PARAMS + ("n_mfcc",),
     "whisper_log_mel": _MEL_PARAMS,
+    "mel_power": _MEL_PARAMS,
 }
 _LOG_FLOOR = 1e-10  # power floor before dB, as librosa.power_to_db(amin=1e-10)
 
@@ -36,7 +37,9 @@ class FeatureSpec:
     ``kind`` is ``"log_mel"`` (features are ``n_mels`` mel bands in dB), ``"mfcc"`` (the first
     ``n_mfcc`` DCT-II coefficients of those bands, as librosa) or ``"whisper_log_mel"`` (the
     bands as ``log10`` of their power, Whisper's front end before its per-input clamp and
-    scaling, which depend on the whole window and so belong to the model's graph).
+    scaling, which depend on the whole window and so belong to the model's graph) or
+    ``"mel_power"`` (the bands' power itself, no logarithm: the speaker encoder's input, see
+    :mod:`.speakers`).
     Lengths are in samples at ``sample_rate_hz``; frequencies in Hz.
     """
 
@@ -182,6 +185,8 @@ def features(samples: np.ndarray, spec: FeatureSpec) -> np.ndarray:
     frames = np.lib.stride_tricks.sliding_window_view(samples, spec.n_fft)[:: spec.hop_length]
     spectrum = scipy.fft.rfft(frames[:n_frames] * window, axis=1)
     power = spectrum.real**2 + spectrum.imag**2
+    if spec.kind == "mel_power":
+        return power @ mel_t
     log10_mel = np.log10(np.maximum(power @ mel_t, _LOG_FLOOR))
     if spec.kind == "whisper_log_mel":
         return log10_mel

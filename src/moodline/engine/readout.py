@@ -14,6 +14,11 @@ silence returns to *listening*. People pause all the time while they talk and li
 that flips to "No speech" at every breath is the flashing the aid exists to avoid. Emotions
 may be grouped into fewer categories (positive / neutral / negative) with a calm-to-intense
 measure beside them.
+
+When the session tells an enrolled voice from others (:mod:`.speakers`), the aid is there for
+the other person: by default (:attr:`ShownVoices.OTHER`) the enrolled voice's own windows, and
+those whose voice is unknown, are heard as a pause in the partner's speech, so the partner's
+last emotion stays (dimmed as in any pause) while the user talks.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from enum import Enum
 from typing import Mapping
 
 from .errors import MoodlineError
+from .speakers import ME, OTHER, UNKNOWN
 from .timeline import TimelinePoint
 
 
@@ -80,6 +86,17 @@ GROUP_ORDER = ("positive", "neutral", "negative")
 # How intense (aroused) each emotion sounds, 0 = calm … 1 = intense; unknown labels 0.5.
 INTENSITY = {"calm": 0.1, "sad": 0.25, "neutral": 0.3, "disgust": 0.6, "happy": 0.7,
              "surprised": 0.85, "fearful": 0.9, "angry": 1.0}
+
+
+class ShownVoices(Enum):
+    """Whose emotion the readout shows when the session tells an enrolled voice from others."""
+
+    OTHER = "other"  # the partner's only: the enrolled voice (and unknown ones) count as a pause
+    ALL = "all"  # every voice's
+
+
+# Whose voice a window was, in words (the listen line, the window's rows and segments).
+VOICE_WORDS = {ME: "You", OTHER: "Other", UNKNOWN: "Unsure whose"}
 
 
 class Pause(Enum):
@@ -164,6 +181,7 @@ class StabilizerSettings:
     listening_after_s: float = LISTENING_AFTER_S
     unsure_threshold: float | None = None  # None: the model's own line (see for_model), else the default
     grouping: Grouping = Grouping.NONE
+    shown_voices: ShownVoices = ShownVoices.OTHER
 
     @property
     def unsure_line(self) -> float:
@@ -187,6 +205,9 @@ class StabilizerSettings:
         if not isinstance(self.grouping, Grouping):
             raise MoodlineError(f"grouping must be one of {', '.join(g.value for g in Grouping)}, "
                                 f"not {self.grouping!r}")
+        if not isinstance(self.shown_voices, ShownVoices):
+            raise MoodlineError(f"shown voices must be one of {', '.join(v.value for v in ShownVoices)}, "
+                                f"not {self.shown_voices!r}")
         return self
 
 
@@ -223,7 +244,7 @@ class LabelStabilizer:
             self.reset()
         self._last_end_s = now
         raw = readout_for(point, s.unsure_line, s.grouping)
-        if raw.state == NO_SPEECH:
+        if raw.state == NO_SPEECH or (s.shown_voices is ShownVoices.OTHER and point.voice in (ME, UNKNOWN)):
             self._candidate = None
             return self._hold_through_pause(point)
         self._silence_since_s = None

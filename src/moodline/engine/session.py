@@ -34,7 +34,6 @@ from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
-from .adaptation import VoiceBaseline
 from .analysis import AnalysisSettings, analyze_file
 from .audio import audio_duration_s, to_int16
 from .errors import MoodlineError
@@ -42,6 +41,7 @@ from .fileio import (PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, atomic_write, check_wr
                      make_private_dir, os_error_text)
 from .model import EmotionModel
 from .ringbuffer import RingBuffer, RingReader
+from .speakers import Enrolment
 from .streaming import StreamingAnalyzer
 from .timeline import Timeline, TimelinePoint
 
@@ -327,15 +327,15 @@ class ListeningSession:
     found by name, say), called by :meth:`start` once the folder is ready. The session is
     recorded into ``folder`` (created, or an empty folder) or into a new folder named after the
     time under ``new_folder_under``; with neither, nothing is kept. :meth:`start` and
-    :meth:`stop` block on the device and the disk. ``baseline`` starts the adaptation from an
-    enrolled voice.
+    :meth:`stop` block on the device and the disk. ``enrolment`` tells an enrolled voice from
+    others and starts its adaptation.
     """
 
     def __init__(self, model: EmotionModel, settings: AnalysisSettings, open_source: Callable[[], Any],
                  folder: Path | None = None, settings_record: dict | None = None,
-                 baseline: VoiceBaseline | None = None, *, new_folder_under: Path | None = None) -> None:
+                 enrolment: Enrolment | None = None, *, new_folder_under: Path | None = None) -> None:
         self.model, self.folder = model, folder
-        self.settings, self.baseline = settings.check(), baseline
+        self.settings, self.enrolment = settings.check(), enrolment
         self._open_source = open_source
         self._new_folder_under = new_folder_under
         self._made_folder = False  # whether start() created the folder (to remove if it fails)
@@ -378,7 +378,7 @@ class ListeningSession:
             self._prepared = self.folder is not None
             source = self.source = self._open_source()
             self.analyzer = StreamingAnalyzer(self.model, source.ring, source.sample_rate_hz, self.settings,
-                                              self.baseline)
+                                              self.enrolment)
             for callback in self._subscribers:
                 self.analyzer.subscribe(callback)
             start_index = self.start_index = source.ring.written
@@ -464,12 +464,12 @@ def analyze_recording(
     settings: AnalysisSettings,
     progress: Callable[[float], None] = lambda fraction: None,
     cancelled: Callable[[], bool] = lambda: False,
-    baseline: VoiceBaseline | None = None,
+    enrolment: Enrolment | None = None,
 ) -> Recording:
     """Decode and analyse ``path`` in one pass, keeping its audio (16-bit) for drawing and
     playback: what opening a file in the window does, on a worker thread. ``progress`` gets
     0…1 (or -1 while the length is unknown); once ``cancelled()`` is true, :class:`Cancelled`
-    is raised between blocks and nothing is kept. ``baseline`` starts from an enrolled voice."""
+    is raised between blocks and nothing is kept. ``enrolment`` tells an enrolled voice from others."""
     path = Path(path)
     rate = model.info.sample_rate_hz
     expected_s = audio_duration_s(path)
@@ -481,7 +481,7 @@ def analyze_recording(
         progress(min(1.0, seconds_done / expected_s) if expected_s else -1.0)
 
     timeline = analyze_file(path, model, settings, progress=on_progress,
-                            on_block=lambda block: blocks.append(to_int16(block)), baseline=baseline)
+                            on_block=lambda block: blocks.append(to_int16(block)), enrolment=enrolment)
     audio = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int16)
     return Recording(timeline, audio, rate, str(path), model=str(model.path))
 

@@ -15,11 +15,11 @@ from typing import Callable
 
 import numpy as np
 
-from .adaptation import VoiceBaseline
 from .analysis import AnalysisSettings, WindowClassifier, new_slicer
 from .audio import _Resampler
 from .model import EmotionModel
 from .ringbuffer import RingBuffer, RingReader
+from .speakers import Enrolment
 from .timeline import Timeline, TimelinePoint
 
 POLL_S = 0.01  # how often the thread looks for new audio when it is waiting for a hop
@@ -34,7 +34,7 @@ class StreamingAnalyzer:
         ring: RingBuffer,
         input_rate_hz: int,
         settings: AnalysisSettings = AnalysisSettings(),
-        baseline: VoiceBaseline | None = None,
+        enrolment: Enrolment | None = None,
     ) -> None:
         self.model = model
         self.ring = ring
@@ -44,8 +44,8 @@ class StreamingAnalyzer:
         self._timeline_lock = threading.Lock()
         self.hop_times_s: deque[float] = deque(maxlen=100_000)  # processing time per hop
         self.error: BaseException | None = None
-        self._slicer = new_slicer(model, self.settings)
-        self._classify = WindowClassifier(model, self.settings, baseline)
+        self._classify = WindowClassifier(model, self.settings, enrolment)
+        self._slicer = new_slicer(model, self.settings, keep_audio=self._classify.separation is not None)
         self._resample = _Resampler(input_rate_hz, model.info.sample_rate_hz)
         self._subscribers: list[Callable[[TimelinePoint], None]] = []
         self._error_subscribers: list[Callable[[BaseException], None]] = []

@@ -1,7 +1,7 @@
 """The results of an ``--out`` folder as two Parquet tables that data tools load at once.
 
 ``windows.parquet``: one row per window of every analysed file (``file, run_id, start_s, end_s,
-is_speech, label, confidence, clipped, p_<label>…``). ``files.parquet``: one row per file (``file,
+is_speech, label, confidence, clipped, voice, p_<label>…``). ``files.parquet``: one row per file (``file,
 run_id, duration_s, label, speech_s, clipped_s, p_<label>…, share_<label>…``). Both are rebuilt from the
 folder's manifest (every run's latest result per file) and the per-file timelines at the end
 of each run, and replace the old ones atomically, so ``pandas.read_parquet``, DuckDB or Spark
@@ -31,7 +31,8 @@ def _schemas(labels: Sequence[str]):
     windows = pa.schema([pa.field("file", pa.string()), pa.field("run_id", pa.string()),
                          pa.field("start_s", pa.float64()), pa.field("end_s", pa.float64()),
                          pa.field("is_speech", pa.bool_()), pa.field("label", pa.string()),
-                         pa.field("confidence", pa.float32()), pa.field("clipped", pa.bool_()), *probs])
+                         pa.field("confidence", pa.float32()), pa.field("clipped", pa.bool_()),
+                         pa.field("voice", pa.string()), *probs])
     files = pa.schema([pa.field("file", pa.string()), pa.field("run_id", pa.string()),
                        pa.field("duration_s", pa.float64()), pa.field("label", pa.string()),
                        pa.field("speech_s", pa.float64()), pa.field("clipped_s", pa.float64()), *probs,
@@ -69,6 +70,7 @@ def write_tables(folder: str | os.PathLike, records: Sequence[FileRecord], label
                     "start_s": [p.start_s for p in points], "end_s": [p.end_s for p in points],
                     "is_speech": [p.is_speech for p in points], "label": [p.label for p in points],
                     "confidence": [p.confidence for p in points], "clipped": [p.clipped for p in points],
+                    "voice": [p.voice for p in points],
                     **{f"p_{label}": probs[label] for label in labels}}, schema=window_schema))
     columns: dict[str, list] = {field.name: [] for field in file_schema}
     for record in done:

@@ -45,7 +45,9 @@ class TimelinePoint:
     are ``None`` and ``is_speech`` is false. A speech window recorded too loud (``clipped``:
     its peaks flattened at full scale) keeps what the model said, but no view shows that as
     the emotion heard and summaries leave it out: distortion moves labels (see
-    :data:`~moodline.engine.analysis.CLIPPED_SHARE`).
+    :data:`~moodline.engine.analysis.CLIPPED_SHARE`). ``voice`` is whose voice a speech window
+    is ("me", "other" or "unknown", see :mod:`~moodline.engine.speakers`) when the session told
+    an enrolled voice from others, else ``None``.
     """
 
     start_s: float
@@ -55,6 +57,7 @@ class TimelinePoint:
     confidence: float | None
     is_speech: bool
     clipped: bool = False
+    voice: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +65,7 @@ class TimelinePoint:
             "end_s": round(self.end_s, 4),
             "is_speech": self.is_speech,
             "clipped": self.clipped,
+            "voice": self.voice,
             "label": self.label,
             "confidence": None if self.confidence is None else round(self.confidence, 6),
             "probabilities": None if self.probabilities is None
@@ -71,7 +75,7 @@ class TimelinePoint:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TimelinePoint":
         return cls(float(d["start_s"]), float(d["end_s"]), d.get("probabilities"), d.get("label"),
-                   d.get("confidence"), bool(d["is_speech"]), bool(d.get("clipped", False)))
+                   d.get("confidence"), bool(d["is_speech"]), bool(d.get("clipped", False)), d.get("voice"))
 
 
 def ranked(shares: Mapping[str, float], probabilities: Mapping[str, float] | None) -> list[tuple[str, float]]:
@@ -159,7 +163,8 @@ class Segment:
 
     ``confidence`` is the mean of its windows' winning probabilities (``None`` without speech);
     ``windows`` how many analysis windows it merges. A ``clipped`` stretch was recorded too
-    loud: ``label`` is what the model said, not an emotion to show as heard.
+    loud: ``label`` is what the model said, not an emotion to show as heard. ``voice`` is whose
+    stretch it is, when the session told voices apart.
     """
 
     start_s: float
@@ -168,6 +173,7 @@ class Segment:
     confidence: float | None
     windows: int
     clipped: bool = False
+    voice: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -189,7 +195,8 @@ def segments(points: Sequence[TimelinePoint], duration_s: float | None = None) -
     segment begins. The first segment begins at the first window's start (0:00) and the last
     ends at ``duration_s`` (default: the last window's end), so the segments tile the
     recording without gaps or overlaps. Windows without speech make segments with ``label``
-    ``None``. Speech time per segment is therefore hops, as in :meth:`Timeline.summary`.
+    ``None``. Speech time per segment is therefore hops, as in :meth:`Timeline.summary`. A
+    change of voice (when the session told voices apart) also starts a segment.
     """
     if not points:
         return []
@@ -199,20 +206,21 @@ def segments(points: Sequence[TimelinePoint], duration_s: float | None = None) -
     edges[-1] = end_s
     edges = np.minimum(edges, end_s).tolist()
     found: list[Segment] = []
-    first, key, total = 0, (points[0].label, points[0].clipped), 0.0
+    first, key, total = 0, (points[0].label, points[0].clipped, points[0].voice), 0.0
     for i, point in enumerate(points):
-        if (point.label, point.clipped) != key:
+        if (point.label, point.clipped, point.voice) != key:
             found.append(_segment(edges[first], edges[i], key, total, i - first))
-            first, key, total = i, (point.label, point.clipped), 0.0
+            first, key, total = i, (point.label, point.clipped, point.voice), 0.0
         total += point.confidence or 0.0
     found.append(_segment(edges[first], edges[len(points)], key, total, len(points) - first))
     return found
 
 
-def _segment(start_s: float, end_s: float, key: tuple[str | None, bool], confidence_sum: float,
+def _segment(start_s: float, end_s: float, key: tuple[str | None, bool, str | None], confidence_sum: float,
              windows: int) -> Segment:
-    label, clipped = key
-    return Segment(start_s, end_s, label, confidence_sum / windows if label is not None else None, windows, clipped)
+    label, clipped, voice = key
+    return Segment(start_s, end_s, label, confidence_sum / windows if label is not None else None, windows, clipped,
+                   voice)
 
 
 class SegmentOrder(Enum):
@@ -238,19 +246,21 @@ def top_segments(found: Sequence[Segment], count: int = 5, order: SegmentOrder =
     return ranked[:count]
 
 
-SEGMENTS_CSV_HEADER = ("start_s", "end_s", "start", "end", "label", "confidence", "clipped")
+SEGMENTS_CSV_HEADER = ("start_s", "end_s", "start", "end", "label", "confidence", "clipped", "voice")
 SEGMENTS_SUFFIX = ".segments.csv"  # a recording's segments beside it: talk.wav → talk.wav.segments.csv
 
 
 def segments_to_csv(found: Sequence[Segment]) -> str:
     """One row per segment: times in seconds and as a clock (m:ss / h:mm:ss), label and mean
-    confidence (both empty for a segment without speech), and whether it was clipped (too loud)."""
+    confidence (both empty for a segment without speech), whether it was clipped (too loud), and
+    whose voice it is (empty when voices were not told apart)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SEGMENTS_CSV_HEADER)
     for s in found:
         writer.writerow([f"{s.start_s:.4f}", f"{s.end_s:.4f}", format_clock(s.start_s), format_clock(s.end_s),
-                         s.label or "", "" if s.confidence is None else f"{s.confidence:.6f}", int(s.clipped)])
+                         s.label or "", "" if s.confidence is None else f"{s.confidence:.6f}", int(s.clipped),
+                         s.voice or ""])
     return out.getvalue()
 
 
@@ -320,17 +330,18 @@ class Timeline:
         }
 
     def to_csv(self) -> str:
-        """One row per window: times, speech flag, label, confidence, one column per emotion, and
-        whether the window was clipped (recorded too loud)."""
+        """One row per window: times, speech flag, label, confidence, one column per emotion,
+        whether the window was clipped (recorded too loud) and whose voice it is (empty when
+        voices were not told apart)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["start_s", "end_s", "is_speech", "label", "confidence", *self.labels, "clipped"])
+        writer.writerow(["start_s", "end_s", "is_speech", "label", "confidence", *self.labels, "clipped", "voice"])
         for p in self.points:
             probs = [""] * len(self.labels) if p.probabilities is None \
                 else [f"{p.probabilities[label]:.6f}" for label in self.labels]
             confidence = "" if p.confidence is None else f"{p.confidence:.6f}"
             writer.writerow([f"{p.start_s:.4f}", f"{p.end_s:.4f}", int(p.is_speech), p.label or "",
-                             confidence, *probs, int(p.clipped)])
+                             confidence, *probs, int(p.clipped), p.voice or ""])
         return out.getvalue()
 
     def save(self, path: str | os.PathLike, file: str | None = None) -> Path:
@@ -378,14 +389,18 @@ class Timeline:
         header = rows[0]
         if header[:5] != ["start_s", "end_s", "is_speech", "label", "confidence"]:
             raise ValueError("unknown columns")
-        flagged = header[-1] == "clipped"  # files written before Moodline flagged clipping lack it
-        labels = tuple(header[5:-1] if flagged else header[5:])
+        # Files written before Moodline told voices apart lack "voice"; before it flagged clipping,
+        # "clipped" too.
+        voiced = header[-1] == "voice"
+        flags = header[:-1] if voiced else header
+        flagged = flags[-1] == "clipped"
+        labels = tuple(flags[5:-1] if flagged else flags[5:])
         timeline = cls(labels)
         timeline.extend(TimelinePoint(
             float(row[0]), float(row[1]),
-            None if row[5] == "" else {label: float(v) for label, v in zip(labels, row[5:])},
+            None if row[5] == "" else {label: float(v) for label, v in zip(labels, row[5:5 + len(labels)])},
             row[3] or None, None if row[4] == "" else float(row[4]), row[2] == "1",
-            flagged and row[-1] == "1") for row in rows[1:])
+            flagged and row[5 + len(labels)] == "1", (row[-1] or None) if voiced else None) for row in rows[1:])
         return timeline
 
 

@@ -1,12 +1,13 @@
-"""Enrolled voices: a person speaking normally for about 20 s, kept privately, as the reference
-that adaptation starts from.
+"""Enrolled voices: a person speaking normally for about 20 s, kept privately: the voice a
+session tells from others (:mod:`.speakers`) and the reference its adaptation starts from.
 
 A listener reads emotion against a person's ordinary voice. Without enrolment a session learns
 that voice as it listens (see :mod:`.adaptation`); with it, the session starts from the
 statistics of the person's ordinary speech and so reads the first minutes the way it reads the
 rest. A voice is kept as its recording (``NAME.wav``, mode 0600, in :func:`voices_dir`), not
-as statistics: every model has an embedding space of its own, and the recording serves any
-model, now or later, at the cost of encoding about 20 windows when a session starts.
+as statistics or embeddings: every model has an embedding space of its own, and the recording
+serves any model, now or later, at the cost of encoding about 40 windows when a session starts
+(0.2–0.5 s).
 """
 from __future__ import annotations
 
@@ -19,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .adaptation import VoiceBaseline
-from .analysis import AnalysisSettings, WindowClassifier, new_slicer
+from .analysis import CLIPPED_SHARE, AnalysisSettings, WindowClassifier, new_slicer
 from .audio import audio_blocks
 from .errors import MoodlineError
 from .fileio import atomic_output, make_private_dir
 from .model import EmotionModel
 from .sources import FIRST_AUDIO_WAIT_S
+from .speakers import EMBEDDING_DIMS, OTHER, Enrolment, VoiceSeparation, shipped_encoder
 
 ENROL_S = 20.0  # "speak normally for 20 s"
 MIN_SPEECH_S = 8.0  # less ordinary speech than this is too little to be a reference
@@ -74,30 +75,46 @@ def find_voice(name: str, folder: Path | None = None) -> Path:
     path = voice_path(name, folder)
     if not path.is_file():
         known = voice_names(folder)
-        listed = ", ".join(known) if known else "none yet: moodline calibrate --voice NAME"
+        listed = ", ".join(known) if known else "none yet: moodline enrol --voice NAME"
         raise MoodlineError(f"no voice named {name!r} (enrolled: {listed})")
     return path
 
 
-def voice_baseline(path: str | os.PathLike, model: EmotionModel,
-                   settings: AnalysisSettings = AnalysisSettings()) -> VoiceBaseline:
-    """The statistics of ``model``'s embeddings over the speech in the recording at ``path``,
-    found by the same voice gate and windows a session uses."""
-    if not model.adapts:
-        raise MoodlineError(f"{model.path}: this model does not adapt to a voice, so an enrolled voice "
-                            "means nothing to it")
-    settings = replace(settings.check(), adapt=True)
+def enrolment_from(name: str, path: str | os.PathLike, model: EmotionModel,
+                   settings: AnalysisSettings = AnalysisSettings()) -> tuple[Enrolment, int]:
+    """The enrolled voice in the recording at ``path`` as a session with ``model`` uses it, and
+    how many speech windows it was learnt from, found by the same voice gate and windows a
+    session uses: its speaker embedding (the mean of its speech windows', see
+    :mod:`.speakers`) and, for a model that adapts (and ``settings.adapt``), the statistics of
+    the model's embeddings. Windows recorded too loud are left out of both."""
+    settings = settings.check()
     session = WindowClassifier(model, settings)
-    slicer = new_slicer(model, settings)
+    slicer = new_slicer(model, settings, keep_audio=True)
+    encoder = shipped_encoder()
+    total, count = np.zeros(EMBEDDING_DIMS), 0
+
+    def take(windows) -> None:
+        nonlocal total, count
+        heard = [w for w in windows if session.is_speech(w) and w.clipped_fraction < CLIPPED_SHARE]
+        if heard:
+            embedded = encoder.embed_windows([w.samples for w in heard])
+            embedded = embedded[~np.isnan(embedded).any(axis=1)]  # too little voice to say whose
+            total = total + embedded.sum(axis=0)
+            count += len(embedded)
+        session.finish(session.encode(windows))
+
     for block in audio_blocks(path, model.info.sample_rate_hz):
-        session.finish(session.encode(slicer.push(block)))
-    session.finish(session.encode(slicer.flush()))
-    return session.adapter.baseline()
+        take(slicer.push(block))
+    take(slicer.flush())
+    norm = np.linalg.norm(total)
+    reference = (total / norm if norm > 0 else total).astype(np.float32)
+    baseline = session.adapters[OTHER].baseline() if session.adapters else None
+    return Enrolment(name, VoiceSeparation(reference), baseline), count
 
 
-def speech_seconds(baseline: VoiceBaseline, settings: AnalysisSettings) -> float:
-    """About how much speech ``baseline`` was learnt from (one hop per speech window)."""
-    return baseline.windows * settings.hop_s
+def speech_seconds(windows: int, settings: AnalysisSettings) -> float:
+    """About how much speech ``windows`` speech windows hold (one hop each)."""
+    return windows * settings.hop_s
 
 
 def save_voice(name: str, audio: np.ndarray, sample_rate_hz: int, model: EmotionModel,
@@ -112,7 +129,7 @@ def save_voice(name: str, audio: np.ndarray, sample_rate_hz: int, model: Emotion
     try:
         with atomic_output(trial) as tmp:  # soundfile: a file's 16-bit samples are kept exactly
             sf.write(tmp, audio, sample_rate_hz, format="WAV", subtype="PCM_16")
-        heard = speech_seconds(voice_baseline(trial, model, settings), settings)
+        heard = speech_seconds(enrolment_from(name, trial, model, settings)[1], settings)
         if heard < MIN_SPEECH_S:
             raise MoodlineError(
                 f"voice {name!r}: heard {heard:.1f} s of speech in {len(audio) / sample_rate_hz:.1f} s, "
@@ -124,14 +141,14 @@ def save_voice(name: str, audio: np.ndarray, sample_rate_hz: int, model: Emotion
     return heard
 
 
-def enrolled_baseline(name: str | None, model: EmotionModel,
-                      settings: AnalysisSettings = AnalysisSettings()) -> VoiceBaseline | None:
-    """The enrolled voice ``name`` as ``model`` sees it, for a session to start from; ``None``
-    when no voice is named, or when the model does not adapt or adaptation is off (the voice
-    would change nothing)."""
-    if not name or not model.adapts or not settings.adapt:
+def enrolled_voice(name: str | None, model: EmotionModel,
+                   settings: AnalysisSettings = AnalysisSettings()) -> Enrolment | None:
+    """The enrolled voice ``name`` as a session with ``model`` uses it (``None`` when no voice
+    is named): told apart from other voices always, and the start of its adaptation when the
+    model adapts and adaptation is on."""
+    if not name:
         return None
-    return voice_baseline(find_voice(name), model, settings)
+    return enrolment_from(name, find_voice(name), model, settings)[0]
 
 
 class VoiceRecording:

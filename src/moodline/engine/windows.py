@@ -74,14 +74,20 @@ class Window:
     features: np.ndarray  # (frames, n_features) float32
     speech_fraction: float  # share of the window the VAD heard speech in (1.0 without a VAD)
     clipped_fraction: float = 0.0  # share of the window's samples at full scale (see FULL_SCALE)
+    samples: np.ndarray | None = None  # the window's audio, when the slicer keeps it (keep_audio)
 
 
 class WindowSlicer:
-    """Turns a stream of mono samples at ``grid.spec.sample_rate_hz`` into :class:`Window` s."""
+    """Turns a stream of mono samples at ``grid.spec.sample_rate_hz`` into :class:`Window` s;
+    with ``keep_audio`` each window carries its samples too (for the speaker encoder, whose
+    frames are not the emotion model's)."""
 
-    def __init__(self, grid: WindowGrid, speech: SpeechDetector | None = None) -> None:
+    def __init__(self, grid: WindowGrid, speech: SpeechDetector | None = None, keep_audio: bool = False) -> None:
         self.grid = grid
         self.speech = speech
+        self.keep_audio = keep_audio
+        self._audio = np.zeros(0, dtype=np.float32)  # samples from _audio_from on (keep_audio)
+        self._audio_from = 0
         self._rate = grid.spec.sample_rate_hz
         self._received = 0  # samples pushed since the stream began (the stream's length)
         self._pending = np.zeros(0, dtype=np.float32)  # samples from the next frame's start
@@ -99,6 +105,7 @@ class WindowSlicer:
         samples = np.asarray(samples, dtype=np.float32)
         self._received += len(samples)
         self._add_frames(samples)
+        self._keep(samples)
         if self.speech is not None:
             self.speech.push(samples)
         return self._complete_windows(final=False)
@@ -111,9 +118,14 @@ class WindowSlicer:
             last_end = (wanted - 1) * self.grid.hop_samples + self.grid.window_samples
             padding = np.zeros(max(0, last_end - end_sample), dtype=np.float32)
             self._add_frames(padding)
+            self._keep(padding)
             if self.speech is not None:
                 self.speech.push(padding, last=True)
         return self._complete_windows(final=True, end_sample=end_sample, wanted=wanted)
+
+    def _keep(self, samples: np.ndarray) -> None:
+        if self.keep_audio and len(samples):
+            self._audio = np.concatenate((self._audio, samples))
 
     def _add_frames(self, samples: np.ndarray) -> None:
         spec = self.grid.spec
@@ -147,6 +159,8 @@ class WindowSlicer:
                 features=self._frames[lo: lo + grid.window_frames].copy(),
                 speech_fraction=1.0 if self.speech is None else self.speech.speech_fraction(start_s, end_s),
                 clipped_fraction=clipped / (grid.window_frames * grid.spec.hop_length),
+                samples=(self._audio[start - self._audio_from: start - self._audio_from + grid.window_samples].copy()
+                         if self.keep_audio else None),
             ))
             self._next_window += 1
         self._forget_old()
@@ -155,6 +169,10 @@ class WindowSlicer:
     def _forget_old(self) -> None:
         keep_from = self._next_window * self.grid.hop_frames
         drop = keep_from - self._first_frame
+        keep_samples_from = self._next_window * self.grid.hop_samples
+        if self.keep_audio and keep_samples_from > self._audio_from:
+            self._audio = self._audio[keep_samples_from - self._audio_from:]
+            self._audio_from = keep_samples_from
         if drop > 0:
             self._frames = self._frames[drop:]
             self._clipped = self._clipped[drop:]
