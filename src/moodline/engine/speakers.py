@@ -15,8 +15,9 @@ level reaches the network.
 
 File contract (``metadata_props``): ``format_version`` ``"1"``, ``kind`` ``"speaker_encoder"``,
 ``sample_rate_hz``, ``features`` (a ``mel_power`` :class:`~.features.FeatureSpec`),
-``level_dbfs``, ``partial_frames``, ``provenance``. Input ``mels`` float32 ``(batch, frames,
-40)``, output ``embedding`` float32 ``(batch, 256)``.
+``level_dbfs``, ``partial_frames``, ``provenance``. Inputs ``mels`` float32 ``(batch, frames,
+40)`` and ``lengths`` int32 ``(batch,)`` (the frames of each row, the rest padding); output
+``embedding`` float32 ``(batch, 256)``.
 """
 from __future__ import annotations
 
@@ -41,7 +42,6 @@ MAX_GAIN = 1000.0  # 60 dB: a window this quiet has no voice worth comparing
 EMBEDDING_DIMS = 256
 VOICED_DB = 30.0  # frames quieter than the window's loudest by more than this are pauses
 MIN_VOICED_FRAMES = 50  # 0.5 s: a window with less voice than this cannot say whose it is
-LENGTH_STEP = 10  # voiced frames are cut to a multiple of this so that windows batch together
 
 ME, OTHER, UNKNOWN = "me", "other", "unknown"
 VOICES = (ME, OTHER, UNKNOWN)
@@ -94,36 +94,40 @@ class SpeakerEncoder:
         self.spec = spec
         self.provenance = meta.get("provenance", "")
 
-    def run(self, mels: np.ndarray) -> np.ndarray:
-        """Embeddings ``(n, 256)`` of mel power bands ``(n, frames, 40)``, used as given."""
+    def run(self, mels: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Embeddings ``(n, 256)`` of mel power bands ``(n, frames, 40)``, used as given; row
+        ``i`` ends after ``lengths[i]`` frames (default: all of them)."""
         mels = np.ascontiguousarray(mels, dtype=np.float32)
         if len(mels) == 0:
             return np.zeros((0, EMBEDDING_DIMS), dtype=np.float32)
-        return self._session.run(["embedding"], {"mels": mels})[0]
+        if lengths is None:
+            lengths = np.full(len(mels), mels.shape[1], dtype=np.int32)
+        return self._session.run(["embedding"], {"mels": mels, "lengths": np.asarray(lengths, dtype=np.int32)})[0]
 
     def embed_windows(self, windows: list[np.ndarray]) -> np.ndarray:
         """Unit embeddings ``(n, 256)`` of ``n`` windows of audio at 16 kHz.
 
         As Resemblyzer trims long silences before embedding, each window keeps only its frames
         within :data:`VOICED_DB` of its loudest (a window that is half pause would otherwise be
-        half "silence's voice"), brought to :data:`LEVEL_DBFS`; windows whose kept frames are
-        equally many (in steps of :data:`LENGTH_STEP`) go through the network together. A window
-        with fewer than :data:`MIN_VOICED_FRAMES` such frames gets NaN: too little voice to say.
+        half "silence's voice"), brought to :data:`LEVEL_DBFS`; they go through the network in
+        one batch, each ending where its kept frames end. A window with fewer than
+        :data:`MIN_VOICED_FRAMES` such frames gets NaN: too little voice to say whose.
         """
-        out = np.zeros((len(windows), EMBEDDING_DIMS), dtype=np.float32)
-        groups: dict[int, list[tuple[int, np.ndarray]]] = {}
+        out = np.full((len(windows), EMBEDDING_DIMS), np.nan, dtype=np.float32)
+        kept: list[tuple[int, np.ndarray]] = []
         for i, samples in enumerate(windows):
             samples = np.asarray(samples, dtype=np.float32)
             mels = features(samples, self.spec)
             energy = mels.sum(axis=1)
             voiced = mels[energy >= energy.max(initial=0.0) * 10.0 ** (-VOICED_DB / 10.0)]
-            if len(voiced) < MIN_VOICED_FRAMES:
-                out[i] = np.nan
-                continue
-            length = len(voiced) // LENGTH_STEP * LENGTH_STEP
-            groups.setdefault(length, []).append((i, voiced[:length] * level_gain(samples) ** 2))
-        for batch in groups.values():
-            out[[i for i, _ in batch]] = self.run(np.stack([m for _, m in batch]))
+            if len(voiced) >= MIN_VOICED_FRAMES:
+                kept.append((i, voiced * level_gain(samples) ** 2))
+        if kept:
+            lengths = np.array([len(m) for _, m in kept], dtype=np.int32)
+            batch = np.zeros((len(kept), lengths.max(), self.spec.n_mels), dtype=np.float32)
+            for row, (_, mels) in enumerate(kept):
+                batch[row, :len(mels)] = mels
+            out[[i for i, _ in kept]] = self.run(batch, lengths)
         return out
 
     def embed_recording(self, samples: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@ linear layer and a ReLU, scaled to unit length. The mel bands (not their logarit
 was trained so) come from the engine's own front end (``mel_power`` features) and the level
 normalisation from :mod:`moodline.engine.speakers`, so the parity check compares three things:
 
-1. the ONNX graph against the torch network on the same mel bands (random and real);
+1. the ONNX graph against the torch network on the same mel bands (random and real, and rows of
+   different lengths padded into one batch);
 2. the engine's mel power bands against librosa's ``melspectrogram`` (Resemblyzer's front end)
    on the same frames;
 3. the engine's whole path (level, bands, graph) against Resemblyzer's ``embed_utterance`` on
@@ -79,6 +80,14 @@ def export_graph(out: Path) -> None:
                           dynamic_axes={"mels": {0: "batch", 1: "frames"}, "embedding": {0: "batch"}},
                           dynamo=False)
         graph = onnx.load(str(raw))
+    # Windows with their pauses cut out differ in length: "lengths" (frames per batch row) goes to
+    # every LSTM as its sequence_lens, so that rows padded to the longest end where they end.
+    graph.graph.input.append(onnx.helper.make_tensor_value_info("lengths", onnx.TensorProto.INT32, ["batch"]))
+    lstms = [node for node in graph.graph.node if node.op_type == "LSTM"]
+    if len(lstms) != 3 or any(node.input[4] for node in lstms):
+        raise ValueError("the exported graph is not the three LSTM layers this port expects")
+    for node in lstms:
+        node.input[4] = "lengths"
     metadata = {
         "format_version": "1",
         "kind": "speaker_encoder",
@@ -118,6 +127,16 @@ def check_parity(path: Path, speech: Sequence[np.ndarray]) -> dict:
         with torch.no_grad():
             reference = encoder(torch.from_numpy(np.ascontiguousarray(mels))).numpy()
         graph_diff = max(graph_diff, float(np.abs(ours.run(mels) - reference).max()))
+    # Rows of different lengths in one padded batch: each as the network alone on its own frames.
+    rows = [batches[0][0], batches[0][1][:120], batches[1][0][:57]]
+    padded = np.zeros((len(rows), PARTIAL_FRAMES, 40), np.float32)
+    for i, row in enumerate(rows):
+        padded[i, :len(row)] = row
+    together = ours.run(padded, np.array([len(r) for r in rows], np.int32))
+    for row, embedding in zip(rows, together):
+        with torch.no_grad():
+            reference = encoder(torch.from_numpy(np.ascontiguousarray(row[None]))).numpy()[0]
+        graph_diff = max(graph_diff, float(np.abs(embedding - reference).max()))
 
     front_diff, cosines = 0.0, []
     hop = SPEAKER_FEATURES.hop_length
