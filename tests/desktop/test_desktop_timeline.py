@@ -218,7 +218,7 @@ def test_right_click_shows_the_apps_menu_not_pyqtgraphs(qtbot, view):
                                                        viewport.mapToGlobal(where)))
     qtbot.waitUntil(view.context_menu.isVisible, timeout=2000)
     texts = [a.text().replace("&", "") for a in view.context_menu.actions() if not a.isSeparator()]
-    assert texts == ["Fit to Window", "Zoom In", "Zoom Out", "Probability Lines", "Export View…"]
+    assert texts == ["Fit to Window", "Zoom In", "Zoom Out", "Probability Lines", "One Row per Voice", "Export View…"]
     menus = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu) and w.isVisible()]
     assert menus == [view.context_menu]  # and no pyqtgraph menu beside it
     view.context_menu.hide()

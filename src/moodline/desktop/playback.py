@@ -8,7 +8,6 @@ keeps the views at the playhead. Live, nothing plays: a chosen segment is only s
 from __future__ import annotations
 
 from moodline.engine.errors import MoodlineError
-from moodline.engine.readout import NO_SPEECH, Readout, readout_for
 from moodline.engine.timeline import format_clock
 
 from .player import AudioPlayer
@@ -94,7 +93,6 @@ class PlaybackController:
         if index != self._played_index:
             self._played_index = index
             point = series.points[index] if index >= 0 else None
-            readout = readout_for(point, w.unsure_threshold()) if point else Readout(NO_SPEECH)
-            w.panel.show_readout(readout, f"At {format_clock(t_s)}")
+            w.panel.show_point(point, w.unsure_threshold(), w.settings.aid.shown_voices, f"At {format_clock(t_s)}")
             if w.aid is not None and point is not None:
                 w.aid.feed(point)

@@ -20,6 +20,8 @@ import numpy as np
 
 from moodline.engine.timeline import Segment, TimelinePoint, cell_edges, segments
 
+from .whose import VOICE_ORDER
+
 
 class _Growing:
     """A 1-D or 2-D array that grows along its first axis."""
@@ -44,6 +46,7 @@ class _Growing:
 
 
 NO_WINNER = -1  # the winner code of a point without speech
+NO_VOICE = -1  # the voice code of a point whose voice was not told (silence, or no voice enrolled)
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ class Bands:
 
 class TimelineSeries:
     """A timeline as arrays: window centre times, probabilities (NaN without speech), speech,
-    and each point's winning label (its code, :data:`NO_WINNER` without speech) and probability."""
+    and each point's winning label (its code, :data:`NO_WINNER` without speech) and probability,
+    and whose voice it is (its index in :data:`~.whose.VOICE_ORDER`, :data:`NO_VOICE` if untold)."""
 
     def __init__(self, labels: Sequence[str] = ()) -> None:
         self.clear(labels)
@@ -75,6 +79,8 @@ class TimelineSeries:
         self._clipped = _Growing(dtype=bool)
         self._winners = _Growing(dtype=np.int16)
         self._winner_probs = _Growing(dtype=np.float32)
+        self._voices = _Growing(dtype=np.int8)
+        self.has_voices = False  # some point says whose voice it is
         self._edges: np.ndarray | None = None
         self._segments: tuple | None = None
         self.points: list[TimelinePoint] = []
@@ -94,6 +100,10 @@ class TimelineSeries:
         self._probs.append(rows)
         self._speech.append(np.array([p.is_speech for p in points]))
         self._clipped.append(np.array([p.clipped for p in points]))
+        voices = np.array([VOICE_ORDER.index(p.voice) if p.voice in VOICE_ORDER else NO_VOICE for p in points],
+                          dtype=np.int8)
+        self._voices.append(voices)
+        self.has_voices = self.has_voices or bool((voices != NO_VOICE).any())
         emotion = np.isfinite(rows[:, 0])
         winners = np.where(emotion, np.argmax(np.where(np.isfinite(rows), rows, -1.0), axis=1), NO_WINNER)
         self._winners.append(winners.astype(np.int16))
@@ -120,6 +130,11 @@ class TimelineSeries:
     def winners(self) -> np.ndarray:
         """Each point's winning label as an index into :attr:`labels` (:data:`NO_WINNER`: silence)."""
         return self._winners.view
+
+    @property
+    def voices(self) -> np.ndarray:
+        """Each point's voice as an index into :data:`~.whose.VOICE_ORDER` (:data:`NO_VOICE`: untold)."""
+        return self._voices.view
 
     @property
     def winner_probabilities(self) -> np.ndarray:
@@ -168,14 +183,19 @@ class TimelineSeries:
         end = np.maximum.reduceat(last, np.flatnonzero(new_run))
         return edges[begin], edges[end]
 
-    def dominant_bands(self, x0: float, x1: float, max_bins: int, unsure_threshold: float) -> Bands:
+    def dominant_bands(self, x0: float, x1: float, max_bins: int, unsure_threshold: float,
+                       voice: str | None = None) -> Bands:
         """The dominant-emotion strip for ``[x0, x1]`` drawn ``max_bins`` pixels wide: one band
         per run of points with the same winning label and the same sureness (a winner below
         ``unsure_threshold``, or clipped, is unsure); silence is no band. With more cells than pixels,
         each pixel shows the label that covers most of its speech time, sure when most of
-        that time was sure; a pixel is blank only when none of its time is speech."""
+        that time was sure; a pixel is blank only when none of its time is speech. With
+        ``voice`` ("me", "other", "unknown"), only that voice's points count: the rest is as
+        silence (one row of the strip per voice)."""
         i, j = self._visible_cells(x0, x1)
         codes = self.winners[i:j].astype(np.int32)
+        if voice is not None:
+            codes = np.where(self.voices[i:j] == VOICE_ORDER.index(voice), codes, NO_WINNER)
         sure = (self.winner_probabilities[i:j] >= unsure_threshold) & (codes != NO_WINNER) \
             & ~self._clipped.view[i:j]  # speech recorded too loud is drawn as doubtful as it is
         keys = np.where(codes == NO_WINNER, -1, 2 * codes + sure)

@@ -14,7 +14,7 @@ from pathlib import Path
 from moodline.engine.analysis import AnalysisSettings
 from moodline.engine.errors import MoodlineError
 from moodline.engine.fileio import PRIVATE_FILE_MODE, create_private_file, make_private_dir
-from moodline.engine.readout import Grouping, StabilizerSettings, unsure_threshold_for
+from moodline.engine.readout import Grouping, ShownVoices, StabilizerSettings, unsure_threshold_for
 from moodline.engine.vad import Gate
 
 from .palette import Palette
@@ -45,10 +45,13 @@ class DesktopSettings:
     analysis: AnalysisSettings = AnalysisSettings()  # the window starts from the engine's defaults
     aid: StabilizerSettings = StabilizerSettings()
     aid_display: AidDisplay = AidDisplay()
-    voice: str = ""  # an enrolled voice the session starts from (engine.voices); "" = learn it as it listens
+    # The user's own enrolled voice (engine.voices): sessions tell it from the partner's, and its
+    # adaptation starts from it; "" = none, every voice is one.
+    voice: str = ""
     model_path: str = ""  # "" = the shipped default model; "fast" = the shipped fast one; else a file
     high_contrast: bool = False  # brighter colours in every view, a black conversation aid
     follow_minutes: float = 2.0  # the live timeline shows the last N minutes
+    voice_rows: bool = False  # the timeline draws one row per voice (when its points carry voices)
 
     def unsure_line(self, model_own: float | None) -> float:
         """The "unsure" line in use with a model whose own line is ``model_own`` (or none)."""
@@ -89,9 +92,11 @@ FILE_KEYS: dict[str, tuple[str | None, str]] = {
     "aid_show_percentages": ("aid_display", "show_percentages"),
     "aid_intensity_bar": ("aid_display", "intensity_bar"),
     "aid_large_text": ("aid_display", "large_text"),
+    "aid_shown_voices": ("aid", "shown_voices"),  # absent (older files): the default, the other person's
+    "timeline_voice_rows": (None, "voice_rows"),
 }
 _OPTIONAL_FLOATS = {"window_s", "unsure_threshold"}  # None by default: a number when set
-_CHOICES = {"speech_gate": Gate, "aid_grouping": Grouping}  # stored as the enum's value
+_CHOICES = {"speech_gate": Gate, "aid_grouping": Grouping, "aid_shown_voices": ShownVoices}  # stored as the enum's value
 
 
 def _value(settings: DesktopSettings, key: str):
@@ -100,7 +105,7 @@ def _value(settings: DesktopSettings, key: str):
 
 
 def _plain(value):
-    return value.value if isinstance(value, Grouping) else value
+    return value.value if isinstance(value, (Grouping, ShownVoices)) else value
 
 
 def _parse(key: str, raw, default):

@@ -2,6 +2,10 @@
 
 The panel has one width whatever it says: a long word is drawn smaller and a long sentence
 wraps, so the timeline beside it (and everything the user clicks there) never moves.
+
+When the session tells the user's voice from others, the caption says whose voice the reading
+is ("Now · Other"); while only the other person's emotion is shown (Settings ▸ Show the
+emotion of), the user's own windows, and those unsure whose, say so instead of an emotion.
 """
 from __future__ import annotations
 
@@ -9,10 +13,13 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QFont, QFontMetrics
 from PyQt5.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout
 
-from moodline.engine.readout import EMOTION, LISTENING, NO_SPEECH, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, Readout
-from moodline.engine.timeline import Summary, format_clock
+from moodline.engine.readout import (EMOTION, LISTENING, NO_SPEECH, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, Readout,
+                                     ShownVoices, readout_for)
+from moodline.engine.speakers import ME
+from moodline.engine.timeline import Summary, TimelinePoint, format_clock
 
 from ..palette import Palette
+from ..whose import emotion_shown, voice_word
 from .bar import FractionBar
 from .icons import svg_pixmap
 
@@ -101,6 +108,22 @@ class EmotionPanel(QFrame):
             self.confidence.hide()
             self.detail.setText("Waiting for speech" if readout.state is not LISTENING
                                 else "Listening for speech…")
+
+    def show_point(self, point: TimelinePoint | None, unsure_threshold: float,
+                   shown: ShownVoices = ShownVoices.ALL, caption: str = "Now") -> None:
+        """The reading of one point, with whose voice it is in the caption when it was told;
+        a voice whose emotion is not ``shown`` says whose it is instead of its emotion."""
+        if point is None or not point.is_speech or not point.voice:
+            self.show_readout(readout_for(point, unsure_threshold) if point else Readout(NO_SPEECH), caption)
+            return
+        caption = f"{caption} · {voice_word(point.voice)}"
+        if emotion_shown(point, shown):
+            self.show_readout(readout_for(point, unsure_threshold), caption)
+            return
+        self.show_idle("Your own voice: only the other person's emotion is shown" if point.voice == ME else
+                       "Not clear whose voice this is: only the other person's emotion is shown")
+        self.caption.setText(caption)
+        self._set_word(voice_word(point.voice))
 
     def show_summary(self, summary: Summary, caption: str = "Whole recording") -> None:
         """A whole recording or session: the emotion with the largest share of its speech time

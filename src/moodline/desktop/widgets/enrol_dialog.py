@@ -1,4 +1,7 @@
-"""Enrolling a voice: a name, twenty seconds of someone speaking normally, and it is kept.
+"""Enrolling a voice: a name, twenty seconds of the user speaking normally, and it is kept.
+
+The voice enrolled is the user's own ("My voice" in Settings): sessions tell it from the other
+person's, whose emotion the aid then shows.
 
 The dialog is a view over the engine's :class:`~moodline.engine.voices.VoiceRecording` (polled
 by a timer) and :func:`~moodline.engine.voices.save_voice` (run on a worker: it encodes the
@@ -20,8 +23,9 @@ from moodline.engine.voices import ENROL_S, VoiceRecording, check_voice_name, sa
 from ..workers import Task, run_task
 
 POLL_MS = 100
-PROMPT = ("Ask the person to speak normally for {s:g} seconds: reading something aloud, or saying what "
-          "they did today. Not acted, not whispered: their ordinary voice.")
+PROMPT = ("Speak normally for {s:g} seconds, alone: read something aloud, or say what you did today. "
+          "Not acted, not whispered: your ordinary voice. Sessions then tell your voice from the "
+          "person you talk with.")
 
 
 class EnrolVoiceDialog(QDialog):
@@ -43,7 +47,7 @@ class EnrolVoiceDialog(QDialog):
         layout.addWidget(prompt)
         form = QFormLayout()
         self.name = QLineEdit()
-        self.name.setPlaceholderText("a name, e.g. Sam")
+        self.name.setPlaceholderText("your name, e.g. Sam")
         self.name.textChanged.connect(self._update)
         form.addRow("Name", self.name)
         form.addRow("Input", QLabel(device or "the system's default"))

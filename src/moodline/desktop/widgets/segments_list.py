@@ -5,6 +5,10 @@ A click (or Enter) on a row asks to play from its start (:attr:`SegmentsList.seg
 while a recording plays, the row under the playhead is highlighted and kept in sight. Live, the
 list grows as points arrive: only the rows that changed (the last one, and new ones) are
 touched, so an hour-long session costs no more per update than a minute.
+
+When the session told the user's enrolled voice from others, each segment is one voice's
+stretch (a change of voice starts a segment), and a last column says whose: "You", "Other" or
+"Unsure whose". Without voices that column stays hidden and nothing else changes.
 """
 from __future__ import annotations
 
@@ -19,10 +23,13 @@ from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD
 from moodline.engine.timeline import Segment, format_clock
 
 from ..palette import Palette
+from ..whose import VOICE_PHRASES, VOICE_TIPS, VOICE_WORDS, voice_word
 
-COLUMNS = ("Start", "End", "Emotion", "Conf.")
+COLUMNS = ("Start", "End", "Emotion", "Conf.", "Whose")
 COLUMN_TIPS = ("Where the segment starts", "Where it ends", "The emotion of its windows",
-               "Mean confidence: the winning probability averaged over its windows")
+               "Mean confidence: the winning probability averaged over its windows",
+               "Whose voice: yours, the other person's, or unsure whose (when your voice is enrolled)")
+WHOSE = 4  # the column saying whose voice a segment is, shown only when segments carry voices
 CURRENT_BACKGROUND = "#3a4654"
 UNSURE_FOREGROUND = "#8a94a0"
 
@@ -62,7 +69,7 @@ class SegmentsModel(QAbstractTableModel):
         if role == Qt.DisplayRole:
             return (format_clock(segment.start_s), format_clock(segment.end_s),
                     "too loud" if segment.clipped else segment.label,
-                    "–" if segment.clipped else f"{segment.confidence:.0%}")[column]
+                    "–" if segment.clipped else f"{segment.confidence:.0%}", voice_word(segment.voice))[column]
         if role == Qt.DecorationRole and column == 2:
             return QColor(self.palette_.colour("too_loud" if segment.clipped else segment.label))
         if role == Qt.ForegroundRole and unsure:
@@ -71,14 +78,17 @@ class SegmentsModel(QAbstractTableModel):
             return QBrush(QColor(CURRENT_BACKGROUND))
         if role == Qt.FontRole and index.row() == self.current:
             return self._bold
-        if role == Qt.TextAlignmentRole and column != 2:
+        if role == Qt.TextAlignmentRole and column not in (2, WHOSE):
             return int(Qt.AlignRight | Qt.AlignVCenter)
+        whose = f", {VOICE_PHRASES[segment.voice]}" if segment.voice in VOICE_PHRASES else ""
+        if role == Qt.ToolTipRole and column == WHOSE and segment.voice in VOICE_TIPS:
+            return VOICE_TIPS[segment.voice]
         if role == Qt.ToolTipRole and segment.clipped:
-            return (f"{format_clock(segment.start_s)}–{format_clock(segment.end_s)}: recorded too loud (the "
+            return (f"{format_clock(segment.start_s)}–{format_clock(segment.end_s)}{whose}: recorded too loud (the "
                     "voice's peaks are clipped), so no emotion is shown. Click to play from here.")
         if role == Qt.ToolTipRole:
             doubt = f" (below the unsure threshold, {self.unsure_threshold:.0%})" if unsure else ""
-            return (f"{format_clock(segment.start_s)}–{format_clock(segment.end_s)}: {segment.label}, "
+            return (f"{format_clock(segment.start_s)}–{format_clock(segment.end_s)}{whose}: {segment.label}, "
                     f"{segment.duration_s:.1f} s, mean confidence {segment.confidence:.0%}{doubt}. "
                     "Click to play from here.")
         return None
@@ -168,6 +178,8 @@ class SegmentsList(QWidget):
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self._fit_clock_columns("00:00")
         self.table.setColumnWidth(3, self.fontMetrics().horizontalAdvance("100%") + 16)
+        self.table.setColumnWidth(WHOSE, max(self.fontMetrics().horizontalAdvance(w) for w in VOICE_WORDS.values()) + 12)
+        self.table.setColumnHidden(WHOSE, True)
         self.table.clicked.connect(self._chosen)
         self.table.activated.connect(self._chosen)
         layout.addWidget(self.table, 1)
@@ -178,6 +190,9 @@ class SegmentsList(QWidget):
         speech = [s for s in segments if s.is_speech]
         self.model.set_segments(speech)
         self._starts = [s.start_s for s in speech]
+        voices = any(s.voice is not None for s in speech)
+        if self.table.isColumnHidden(WHOSE) == voices:
+            self.table.setColumnHidden(WHOSE, not voices)
         if speech:
             self._fit_clock_columns(format_clock(speech[-1].end_s))
         n = len(speech)

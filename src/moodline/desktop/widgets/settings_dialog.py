@@ -19,7 +19,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QD
 
 from moodline.engine.analysis import MAX_WINDOW_S
 from moodline.engine.model import BUNDLED_MODELS
-from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD, MAX_DWELL_S, Grouping, unsure_threshold_for
+from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD, MAX_DWELL_S, Grouping, ShownVoices, unsure_threshold_for
 from moodline.engine.voices import voice_names
 
 from ..settings import DesktopSettings
@@ -32,7 +32,8 @@ SPEECH_CHOICES = ("Almost any sound", "Most sounds", "Clear voices", "Only clear
 GROUPING_WORDS = {Grouping.NONE: "Each emotion (happy, sad, angry, …)",
                   Grouping.VALENCE: "Positive, neutral or negative, with a calm–intense bar"}
 OTHER_MODEL = "other"
-NO_VOICE = "Nobody: learn each voice as it listens"
+NO_VOICE = "None"
+SHOWN_VOICES_WORDS = {ShownVoices.OTHER: "The other person", ShownVoices.ALL: "Everyone"}
 
 
 def readings(count: int, hop_s: float) -> str:
@@ -137,20 +138,30 @@ class SettingsDialog(QDialog):
         self.voice = QComboBox()
         self._fill_voices(settings.voice)
         self.enrol_button = QPushButton("Enrol a voice…")
-        self.enrol_button.setToolTip("Record someone speaking normally for 20 seconds")
+        self.enrol_button.setToolTip("Record your own voice, speaking normally for 20 seconds")
         self.enrol_button.clicked.connect(self._enrol)
         self.enrol_button.setEnabled(enrol is not None)
         self._enrol_voice = enrol
         row.addWidget(self.voice, 1)
         row.addWidget(self.enrol_button)
-        self.adapt.toggled.connect(voice_row.setEnabled)
-        voice_row.setEnabled(analysis.adapt)
-        voice_tip = ("Someone's ordinary way of speaking, recorded once (Enrol a voice…): each session then "
-                     "reads their emotion against it from the first word, instead of learning their voice "
-                     "as it listens. For the person the sessions are about (it does not tell voices apart). "
+        voice_tip = ("Your own voice, recorded once (Enrol a voice…). Each session then tells your voice from "
+                     "everyone else's (the person you are talking with): the conversation aid can show only "
+                     "their emotion, the timeline can give each voice its own row, and the segments say "
+                     "whose they are. With a model that adapts, your voice is also read against your "
+                     "ordinary way of speaking from the first word. None: every voice is taken as one. "
                      "Enrolled voices are kept privately on this computer.")
         self.voice.setToolTip(voice_tip)
-        self._row(form, "Start from the voice of", voice_row, voice_tip)
+        self._row(form, "My voice", voice_row, voice_tip)
+        self.shown_voices = QComboBox()
+        for shown in ShownVoices:
+            self.shown_voices.addItem(SHOWN_VOICES_WORDS[shown], shown.value)
+        self.shown_voices.setCurrentIndex(max(0, self.shown_voices.findData(aid.shown_voices.value)))
+        self._row(form, "Show the emotion of", self.shown_voices,
+                  "When your voice is enrolled: whose emotion the conversation aid and the 'Now' panel "
+                  "show. The other person: while you speak (or it is unclear whose voice it is), their "
+                  "last emotion stays, as in a pause. Everyone: every voice's, yours too.")
+        self.voice.currentIndexChanged.connect(self._voice_changed)
+        self._voice_changed()
         unsure_row = QWidget()
         row = QHBoxLayout(unsure_row)
         row.setContentsMargins(0, 0, 0, 0)
@@ -208,6 +219,12 @@ class SettingsDialog(QDialog):
         self._row(form, "Live timeline shows the last", self.follow,
                   "While listening, the timeline scrolls to show this much of the most recent "
                   "audio. Fit (F) shows the whole session.")
+        self.voice_rows = QCheckBox("One row per voice")
+        self.voice_rows.setChecked(settings.voice_rows)
+        self._row(form, "Timeline", self.voice_rows,
+                  "When your voice is enrolled: the timeline's emotion strip has a row for you, one for "
+                  "the other person and one for stretches unsure whose, instead of one row for all "
+                  "(also View ▸ One Row per Voice).")
 
         form = self._form(layout, "Conversation aid")
         self.grouping = QComboBox()
@@ -311,6 +328,9 @@ class SettingsDialog(QDialog):
             self.voice.addItem(name, name)
         self.voice.setCurrentIndex(max(0, self.voice.findData(chosen)))
 
+    def _voice_changed(self) -> None:
+        self.shown_voices.setEnabled(bool(self.voice.currentData()))  # without my voice, all are one
+
     def _enrol(self) -> None:
         name = self._enrol_voice()
         if name:
@@ -325,9 +345,10 @@ class SettingsDialog(QDialog):
         fresh = SettingsDialog(DesktopSettings())
         for name in ("window", "hop", "smoothing", "follow", "dwell", "hysteresis"):
             getattr(self, name).setValue(getattr(fresh, name).value())
-        for name in ("vad", "gate", "grouping"):
+        for name in ("vad", "gate", "grouping", "shown_voices"):
             getattr(self, name).setCurrentIndex(getattr(fresh, name).currentIndex())
-        for name in ("adapt", "unsure_own", "high_contrast", "large_text", "show_percentages", "intensity_bar"):
+        for name in ("adapt", "unsure_own", "high_contrast", "large_text", "show_percentages", "intensity_bar",
+                     "voice_rows"):
             getattr(self, name).setChecked(getattr(fresh, name).isChecked())
         self.model.setText("")
         self.model_choice.setCurrentIndex(self.model_choice.findData("default"))
@@ -343,9 +364,11 @@ class SettingsDialog(QDialog):
                              gate=self.gate.currentData(), adapt=self.adapt.isChecked()),
             aid=replace(base.aid, unsure_threshold=None if self.unsure_own.isChecked() else self.unsure.value() / 100,
                         grouping=Grouping(self.grouping.currentData()), min_dwell_s=self.dwell.value(),
-                        hysteresis=self.hysteresis.value() / 100),
+                        hysteresis=self.hysteresis.value() / 100,
+                        shown_voices=ShownVoices(self.shown_voices.currentData())),
             aid_display=replace(base.aid_display, large_text=self.large_text.isChecked(),
                                 show_percentages=self.show_percentages.isChecked(),
                                 intensity_bar=self.intensity_bar.isChecked()),
             voice=self.voice.currentData(), model_path=self._model_setting(),
-            high_contrast=self.high_contrast.isChecked(), follow_minutes=self.follow.value())
+            high_contrast=self.high_contrast.isChecked(), follow_minutes=self.follow.value(),
+            voice_rows=self.voice_rows.isChecked())

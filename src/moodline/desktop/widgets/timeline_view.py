@@ -13,6 +13,12 @@ Live, the view follows the last ``follow_minutes``; dragging or zooming with the
 the user roam the whole session, and Fit (F) brings the live edge back. During playback a
 zoomed view turns the page to keep the playhead in sight. A click asks for playback from that
 moment (:attr:`seekRequested`); the segment keys ask to move there (:attr:`jumpRequested`).
+
+When the session told the user's enrolled voice from others (its points carry a voice), the
+strip can be drawn as one row per voice (View ▸ One Row per Voice): "You", "Other" and "Unsure
+whose", each the same dominant-emotion bands over that voice's windows only, so a
+conversation reads as two people's turns. The rows are computed as the strip is, at the
+screen's resolution, so an hour costs three strips, not more.
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from typing import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QRectF, Qt, pyqtSignal
-from PyQt5.QtGui import QColor, QKeySequence, QPainter
+from PyQt5.QtGui import QColor, QFontMetrics, QKeySequence, QPainter
 from PyQt5.QtWidgets import QAction, QLabel, QMenu, QSizePolicy, QVBoxLayout, QWidget
 
 from moodline.engine.readout import DEFAULT_UNSURE_THRESHOLD
@@ -29,6 +35,7 @@ from moodline.engine.timeline import TimelinePoint, format_clock
 
 from ..palette import Palette
 from ..series import Bands, GrowingEnvelope, TimelineSeries
+from ..whose import VOICE_ORDER, voice_word
 from .flow_layout import FlowLayout
 
 BACKGROUND = "#15181c"
@@ -39,8 +46,18 @@ SPEECH_COLOUR = "#5b6b7b"
 AXIS_WIDTH_PX = 56
 STRIP_BANDS = (0.0, 1.0)  # y extent of the emotion bands in the strip plot
 SPEECH_BAND = (-0.16, -0.05)  # y extent of the speech band beneath them
+VOICE_ROW_GAP = 0.06  # between the rows of the strip when it has one row per voice
+
+
+def voice_row_extent(row: int) -> tuple[float, float]:
+    """The y extent of the ``row``-th voice's row (top first) within :data:`STRIP_BANDS`."""
+    n = len(VOICE_ORDER)
+    height = (STRIP_BANDS[1] - STRIP_BANDS[0] - (n - 1) * VOICE_ROW_GAP) / n
+    top = STRIP_BANDS[1] - row * (height + VOICE_ROW_GAP)
+    return top - height, top
 UNSURE_ALPHA = 0.35  # an unsure winner's band: its colour, faint
 STRIP_HEIGHT_WITH_LINES_PX = 80  # the strip's height when the probability lines are shown
+ROWS_HEIGHT_WITH_LINES_PX = 140  # ... and when it has one row per voice
 DETAIL_LINES_MAX_S = 600.0  # recordings up to this long open with the probability lines shown
 ZOOM_FACTOR = 2.0
 MIN_SPAN_S = 2.0  # the narrowest view
@@ -151,6 +168,7 @@ class TimelineView(QWidget):
     exportRequested = pyqtSignal()  # Export View… from the context menu
     followChanged = pyqtSignal(bool)
     detailChanged = pyqtSignal(bool)
+    voiceRowsChanged = pyqtSignal(bool)  # the user turned one row per voice on or off
 
     def __init__(self, palette: Palette, follow_minutes: float = 2.0,
                  unsure_threshold: float = DEFAULT_UNSURE_THRESHOLD, parent=None) -> None:
@@ -172,6 +190,10 @@ class TimelineView(QWidget):
         self._wave_dirty = False
         self._curves: list[pg.PlotCurveItem] = []
         self.strip_bands = Bands(np.zeros(0), np.zeros(0), np.zeros(0, int), np.zeros(0, bool))
+        self.voice_rows = False  # one row per voice is chosen (drawn only when the points carry voices)
+        self.voice_bands: dict[str, Bands] = {}  # each voice's row as last drawn (empty: one mixed row)
+        self._axis_width_px = AXIS_WIDTH_PX
+        self._axis_rows: bool | None = None  # what the strip's left axis was last set up for
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -200,6 +222,9 @@ class TimelineView(QWidget):
         self.speech_item = BandsItem(*SPEECH_BAND)
         self.plot.addItem(self.strip_item)
         self.plot.addItem(self.speech_item)
+        self.voice_items = {voice: BandsItem(*voice_row_extent(row)) for row, voice in enumerate(VOICE_ORDER)}
+        for item in self.voice_items.values():
+            self.plot.addItem(item)
 
         # The detail layer: one probability line per emotion.
         self.lines_plot = self.graphics.addPlot(row=1, col=0, axisItems={"bottom": ClockAxis()})
@@ -268,13 +293,17 @@ class TimelineView(QWidget):
         self.detail_action = action("Probability &Lines", lambda on: self.set_detail(on, chosen=True),
                                     tip="Show one line per emotion under the strip")
         self.detail_action.setCheckable(True)
+        self.voice_rows_action = action("One Row per &Voice", lambda on: self.set_voice_rows(on, chosen=True),
+                                        tip="When your voice is enrolled: draw your emotion, the other "
+                                            "person's and the unsure ones on rows of their own")
+        self.voice_rows_action.setCheckable(True)
         self.export_action = action("&Export View…", self.exportRequested.emit)
         for a in self.actions():
             a.setShortcutContext(Qt.WindowShortcut)
         self.context_menu = QMenu(self)
         self.context_menu.setObjectName("timeline-menu")
         for a in (self.fit_action, self.zoom_in_action, self.zoom_out_action, None, self.detail_action,
-                  None, self.export_action):
+                  self.voice_rows_action, None, self.export_action):
             self.context_menu.addSeparator() if a is None else self.context_menu.addAction(a)
         self.graphics.setContextMenuPolicy(Qt.CustomContextMenu)
         self.graphics.customContextMenuRequested.connect(
@@ -363,11 +392,55 @@ class TimelineView(QWidget):
             self.detailChanged.emit(on)
         self.detail_action.setChecked(on)
 
+    def set_voice_rows(self, on: bool, chosen: bool = False) -> None:
+        """Draw the strip as one row per voice, or as one row (``chosen``: the user asked, and
+        :attr:`voiceRowsChanged` tells the window to keep the choice)."""
+        changed = on != self.voice_rows
+        self.voice_rows = on
+        self.voice_rows_action.setChecked(on)
+        self._dirty = True
+        if changed and chosen:
+            self.voiceRowsChanged.emit(on)
+
+    @property
+    def rows_per_voice(self) -> bool:
+        """Whether the strip is drawn as one row per voice now (chosen, and the points carry voices)."""
+        return self.voice_rows and self.series.has_voices
+
+    def _apply_axis(self) -> None:
+        """The strip's left axis: "emotion", or each voice's row named; every plot's axis as
+        wide as the widest (so that their times line up)."""
+        rows = self.rows_per_voice
+        if rows == self._axis_rows:
+            return
+        self._axis_rows = rows
+        axis = self.plot.getAxis("left")
+        if rows:
+            axis.setTicks([[((y0 + y1) / 2, voice_word(voice)) for voice, (y0, y1) in
+                            ((v, voice_row_extent(r)) for r, v in enumerate(VOICE_ORDER))]])
+            axis.showLabel(False)
+            width = max(AXIS_WIDTH_PX, max(QFontMetrics(axis.font()).horizontalAdvance(voice_word(v))
+                                           for v in VOICE_ORDER) + 12)
+        else:
+            axis.setTicks([[]])
+            axis.showLabel(True)
+            width = AXIS_WIDTH_PX
+        if width != self._axis_width_px:
+            self._axis_width_px = width
+            for p in (self.plot, self.lines_plot, self.wave):
+                p.getAxis("left").setWidth(width)
+            self.hover_label.setContentsMargins(width + 4, 0, 0, 0)
+        if self.detail:
+            self.plot.setMaximumHeight(self._strip_height_with_lines())
+
+    def _strip_height_with_lines(self) -> int:
+        return ROWS_HEIGHT_WITH_LINES_PX if self.rows_per_voice else STRIP_HEIGHT_WITH_LINES_PX
+
     def _apply_detail(self) -> None:
         self.lines_plot.setVisible(self.detail)
         layout = self.graphics.ci.layout
         if self.detail:
-            self.plot.setMaximumHeight(STRIP_HEIGHT_WITH_LINES_PX)
+            self.plot.setMaximumHeight(self._strip_height_with_lines())
             self.lines_plot.setMaximumHeight(1e6)
             layout.setRowStretchFactor(0, 0)
             layout.setRowStretchFactor(1, 4)
@@ -441,7 +514,20 @@ class TimelineView(QWidget):
     def _draw_data(self) -> None:
         x0, x1 = self.plot.viewRange()[0]
         pixels = self._pixels()
-        self.strip_bands = bands = self.series.dominant_bands(x0, x1, pixels, self.unsure_threshold)
+        self._apply_axis()
+        if self.rows_per_voice:
+            self.voice_bands = {voice: self.series.dominant_bands(x0, x1, pixels, self.unsure_threshold, voice)
+                                for voice in VOICE_ORDER}
+            for voice, bands in self.voice_bands.items():
+                self.voice_items[voice].set_bands(bands.starts_s, bands.ends_s, self._band_colours(bands))
+            self.strip_bands = Bands(np.zeros(0), np.zeros(0), np.zeros(0, int), np.zeros(0, bool))
+        else:
+            if self.voice_bands:
+                self.voice_bands = {}
+                for item in self.voice_items.values():
+                    item.set_bands(np.zeros(0), np.zeros(0), [])
+            self.strip_bands = self.series.dominant_bands(x0, x1, pixels, self.unsure_threshold)
+        bands = self.strip_bands
         self.strip_item.set_bands(bands.starts_s, bands.ends_s, self._band_colours(bands))
         starts, ends = self.series.speech_bands(x0, x1, pixels)
         self.speech_item.set_bands(starts, ends, [QColor(SPEECH_COLOUR)] * len(starts))
@@ -572,4 +658,5 @@ class TimelineView(QWidget):
         best, p_best = top[0]
         verdict = best if p_best >= self.unsure_threshold else f"unsure (best guess {best})"
         shares = "  ".join(f"{label} {p:.0%}" for label, p in top)
-        return f"{format_clock(t_s)}  ·  {verdict}  ·  {shares}"
+        whose = f"{voice_word(point.voice)}  ·  " if point.voice else ""
+        return f"{format_clock(t_s)}  ·  {whose}{verdict}  ·  {shares}"

@@ -1,0 +1,31 @@
+"""Whose voice a point or a stretch is, in the window's words (no Qt here).
+
+When a session tells the user's enrolled voice from others (:mod:`moodline.engine.speakers`),
+each speech window is "me", "other" or "unknown"; the window calls them "You", "Other" and
+"Unsure whose", in that order wherever they are listed (the timeline's rows, the segments).
+"""
+from __future__ import annotations
+
+from moodline.engine.readout import ShownVoices
+from moodline.engine.speakers import ME, OTHER, UNKNOWN
+from moodline.engine.timeline import TimelinePoint
+
+VOICE_ORDER = (ME, OTHER, UNKNOWN)
+VOICE_WORDS = {ME: "You", OTHER: "Other", UNKNOWN: "Unsure whose"}
+VOICE_PHRASES = {ME: "your voice", OTHER: "the other person's voice", UNKNOWN: "unsure whose voice"}
+VOICE_TIPS = {ME: "Your own voice (the voice enrolled as yours in Settings)",
+              OTHER: "Another voice than yours: the person you are talking with",
+              UNKNOWN: "Not clear whose voice: two at once, a cough, or a voice like yours"}
+
+
+def voice_word(voice: str | None) -> str:
+    """The word for ``voice`` ("" when voices were not told apart)."""
+    return VOICE_WORDS.get(voice, "") if voice else ""
+
+
+def emotion_shown(point: TimelinePoint, shown: ShownVoices) -> bool:
+    """Whether the emotion of ``point`` is one to show as heard, with ``shown`` chosen: not the
+    user's own voice, nor one not clearly someone else's, while only the other person's is
+    shown (as the aid's :class:`~moodline.engine.readout.LabelStabilizer` holds such windows as
+    a pause)."""
+    return not (shown is ShownVoices.OTHER and point.voice in (ME, UNKNOWN))
