@@ -16,7 +16,7 @@ from moodline.desktop.settings import DesktopSettings
 from moodline.engine.analysis import analyze_file
 from moodline.engine.features import FeatureSpec
 from moodline.engine.model import EmotionModel
-from moodline.engine.voices import find_voice, voice_baseline
+from moodline.engine.voices import enrolled_voice
 from test_desktop_live import run_session
 
 
@@ -54,11 +54,12 @@ def test_a_voice_is_enrolled_in_the_window_and_offered_in_settings(qtbot, adapti
     settings = SettingsDialog(DesktopSettings(), enrol=lambda: None)
     qtbot.addWidget(settings)
     names = [settings.voice.itemText(i) for i in range(settings.voice.count())]
-    assert names[1:] == ["Sam"] and names[0].startswith("Nobody")
+    assert names == ["None", "Sam"]  # "My voice": the user's own, or none
+    assert not settings.shown_voices.isEnabled()  # whose emotion to show means nothing without it
     settings.voice.setCurrentIndex(1)
-    assert settings.settings().voice == "Sam"
-    settings.adapt.setChecked(False)  # a voice only means something while adapting
-    assert not settings.voice.isEnabledTo(settings)
+    assert settings.settings().voice == "Sam" and settings.shown_voices.isEnabled()
+    settings.adapt.setChecked(False)  # the voice still tells the user from others without adapting
+    assert settings.voice.isEnabledTo(settings)
 
 
 def test_too_little_speech_is_said_in_the_dialog_and_nothing_is_kept(qtbot, adapting, speech, private_voices):
@@ -80,7 +81,7 @@ def test_a_session_starts_from_the_chosen_voice(qtbot, make_window, inputs, adap
     folder = window.recording.folder
     live = [p for p in window.recording.timeline.points if p.is_speech]
     offline = analyze_file(folder / "audio.wav", window.model, window.settings.analysis,
-                           baseline=voice_baseline(find_voice("Sam"), window.model))
+                           enrolment=enrolled_voice("Sam", window.model))
     fresh = analyze_file(folder / "audio.wav", window.model, window.settings.analysis)
     first = lambda t: next(p for p in t.points if p.is_speech)  # noqa: E731
     labels = window.model.info.labels

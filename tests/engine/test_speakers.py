@@ -210,3 +210,34 @@ def test_the_aid_shows_the_partner_and_holds_it_while_the_user_talks():
     for t in np.arange(3, 6.5, 0.5):
         shown = everyone.update(point(t, ME, happy=0.95, sad=0.05))
     assert shown.label == "happy" and shown.pause is Pause.NONE
+
+
+def test_listen_shows_the_other_person_and_records_whose_voice(tmp_path, voices_audio, adapting):
+    """`moodline listen --voice me` on PulseAudio's null sink (scripts/test starts it): until the
+    other person speaks there is no emotion to show, whatever the user says."""
+    from test_listen import SINK, pulse  # noqa: F401  (the fixture checks the sink is there)
+
+    assert shutil.which("paplay"), "PulseAudio tools are needed (scripts/system-packages --test)"
+    env = {**os.environ, "MOODLINE_VOICES_DIR": str(tmp_path / "voices")}
+    sf.write(tmp_path / "me.wav", np.concatenate([voices_audio["a"][2], silence(1)] * 3), RATE)
+    enrolled = subprocess.run([MOODLINE, "enrol", "--voice", "me", "--from", str(tmp_path / "me.wav"),
+                               "--model", str(adapting)], capture_output=True, text=True, env=env)
+    assert enrolled.returncode == 0, enrolled.stderr
+    audio, turns = conversation(voices_audio["a"][:2], voices_audio["b"][:1])
+    sf.write(tmp_path / "talk.wav", audio, RATE)
+    out = tmp_path / "live.json"
+    proc = subprocess.Popen([MOODLINE, "listen", "--device", "pulse", "--model", str(adapting), "--voice", "me",
+                             "--out", str(out), "--seconds", f"{len(audio) / RATE + 4:.1f}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    line = proc.stderr.readline()
+    assert line.startswith("Listening to 'pulse'"), line + proc.stderr.read()
+    subprocess.run(["paplay", f"--device={SINK}", str(tmp_path / "talk.wav")], check=True)
+    stdout, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 0, stderr
+    lines = [l for l in stdout.splitlines() if "speaking)" in l]
+    assert any("(you speaking)" in l for l in lines) and any("(other speaking)" in l for l in lines), stdout
+    before_other = lines[:next(i for i, l in enumerate(lines) if "(other speaking)" in l)]
+    assert before_other and all("(listening)" in l for l in before_other), before_other
+    points = json.loads(out.read_text())["timeline"]
+    assert {p["voice"] for p in points if p["is_speech"]} >= {ME, OTHER}
+    assert json.loads((out.with_name("live.json")).read_text())["timeline"]

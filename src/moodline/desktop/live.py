@@ -16,12 +16,12 @@ from PyQt5.QtCore import QObject, pyqtSignal
 from moodline.engine.analysis import AnalysisSettings
 from moodline.engine.errors import MoodlineError
 from moodline.engine.model import EmotionModel
-from moodline.engine.readout import LISTENING, Readout, readout_for
+from moodline.engine.readout import LISTENING, Readout
 from moodline.engine.ringbuffer import RingReader
 from moodline.engine.session import ListeningSession, Recording, default_sessions_dir, open_session
 from moodline.engine.streaming import StreamingAnalyzer
 from moodline.engine.timeline import TimelinePoint
-from moodline.engine.voices import enrolled_baseline, find_voice
+from moodline.engine.voices import enrolled_voice, find_voice
 
 from .jobs import SESSION_JOBS, JobState
 from .widgets.banner import Topic
@@ -76,10 +76,10 @@ class LiveSession(QObject):
     # ---- worker thread ----------------------------------------------------------------
     def start(self) -> "LiveSession":
         """Open the device, start the engine thread and the recorder (blocking)."""
-        baseline = enrolled_baseline(self.voice, self.model, self.settings)
+        enrolment = enrolled_voice(self.voice, self.model, self.settings)
         session = ListeningSession(self.model, self.settings,
                                    lambda: self.source_factory(self.device, self.model.info.sample_rate_hz),
-                                   None, self.settings_record, baseline,
+                                   None, self.settings_record, enrolment,
                                    new_folder_under=self.sessions_root or default_sessions_dir())
         session.subscribe(self.point.emit)
         session.start()  # a session that never started leaves no folder behind
@@ -176,7 +176,7 @@ class LiveController:
         if not w.jobs & SESSION_JOBS:
             return  # a point that raced the end of its session
         w.timeline_view.add_points([point])
-        w.panel.show_readout(readout_for(point, w.unsure_threshold()))
+        w.panel.show_point(point, w.unsure_threshold(), w.settings.aid.shown_voices)
         if w.aid is not None:
             w.aid.feed(point)
 
@@ -257,15 +257,16 @@ class LiveController:
         w.show_live_summary(so_far)
 
     def _voice_enrolled(self) -> bool:
-        """Whether the voice the settings start from (if any) is still enrolled; says so if not."""
+        """Whether the voice chosen as the user's own (if any) is still enrolled; says so if not."""
         w = self.window
         voice = w.settings.voice
-        if not voice or w.model is None or not w.model.adapts or not w.settings.analysis.adapt:
+        if not voice or w.model is None:
             return True
         try:
             find_voice(voice)
         except MoodlineError:
-            w.show_error(Topic.SETTINGS, f"The voice '{voice}' that sessions start from is no longer enrolled: "
-                            "choose another in Settings, or enrol it again.", [("Settings…", w.settings_dialog)])
+            w.show_error(Topic.SETTINGS, f"The voice '{voice}' chosen as yours is no longer enrolled: "
+                            "choose another in Settings (My voice), or enrol it again.",
+                         [("Settings…", w.settings_dialog)])
             return False
         return True

@@ -23,7 +23,7 @@ from moodline.engine.model import CUDA, EmotionModel, resolve_model
 from moodline.engine.session import (Recording, analyze_recording, default_sessions_dir, open_session, save_as_session,
                                      save_session_copy, session_folder_of)
 from moodline.engine.timeline import Timeline, format_clock
-from moodline.engine.voices import enrolled_baseline
+from moodline.engine.voices import enrolled_voice
 
 from .exports import Export, write_export
 from .figure import FigureContent, save_figure
@@ -79,8 +79,8 @@ def prepare(recording: Recording) -> tuple[Recording, TimelineSeries, GrowingEnv
 
 
 def analyze_and_prepare(path, model, settings, voice, progress, cancelled):
-    baseline = enrolled_baseline(voice, model, settings)
-    return prepare(analyze_recording(path, model, settings, progress, cancelled, baseline))
+    enrolment = enrolled_voice(voice, model, settings)
+    return prepare(analyze_recording(path, model, settings, progress, cancelled, enrolment))
 
 
 def open_and_prepare(folder):
@@ -189,6 +189,8 @@ class MainWindow(QMainWindow):
         self.timeline_view.seekRequested.connect(self.playback.play_from)
         self.timeline_view.jumpRequested.connect(self.playback.jump_to)
         self.timeline_view.exportRequested.connect(self.export_view_dialog)
+        self.timeline_view.set_voice_rows(self.settings.voice_rows)
+        self.timeline_view.voiceRowsChanged.connect(self._voice_rows_chosen)
         row.addWidget(self.timeline_view, 1)
         outer.addLayout(row, 1)
         progress_row = QHBoxLayout()
@@ -250,7 +252,7 @@ class MainWindow(QMainWindow):
         self.play_action = self._action(view, "&Play / Pause", self.playback.toggle, "Space")
         tv = self.timeline_view
         for action in (None, tv.previous_action, tv.next_action, None, tv.fit_action, tv.zoom_in_action,
-                       tv.zoom_out_action, None, tv.detail_action, None,
+                       tv.zoom_out_action, None, tv.detail_action, tv.voice_rows_action, None,
                        self.summary_dock.toggleViewAction(), self.segments_dock.toggleViewAction()):
             view.addSeparator() if action is None else view.addAction(action)
         self.setStyleSheet("QToolBar {spacing:6px; padding:4px;}")
@@ -703,7 +705,7 @@ class MainWindow(QMainWindow):
 
     # ---- settings --------------------------------------------------------------------
     def settings_dialog(self) -> None:
-        can_enrol = self.model is not None and self.model.adapts and self.live is None
+        can_enrol = self.model is not None and self.live is None
         dialog = SettingsDialog(self.settings, self, self.places.start_folder(DialogKind.MODEL),
                                 self.model.info.unsure_threshold if self.model is not None else None,
                                 self.enrol_voice if can_enrol else None)
@@ -728,6 +730,7 @@ class MainWindow(QMainWindow):
             if self.aid is not None:
                 self.aid.set_palette(self.palette_)
         self.timeline_view.follow_minutes = new.follow_minutes
+        self.timeline_view.set_voice_rows(new.voice_rows)
         self._show_unsure_threshold()
         if self.aid is not None:
             self.aid.set_display(new.aid_display)
@@ -735,8 +738,14 @@ class MainWindow(QMainWindow):
             self.model_path_override = None
             if not self.jobs & (JobState.STARTING | JobState.FINISHING | JobState.ANALYSING | JobState.OPENING):
                 self.reload_model()
-        if self.live is not None and new.analysis != old.analysis:
+        if self.live is not None and (new.analysis != old.analysis or new.voice != old.voice):
             self.show_info(Topic.SETTINGS, "The new analysis settings apply from the next Start.")
+
+    def _voice_rows_chosen(self, on: bool) -> None:
+        """View ▸ One Row per Voice: kept as a setting, as Settings ▸ Timeline."""
+        if on != self.settings.voice_rows:
+            self.settings = replace(self.settings, voice_rows=on)
+            save_settings(self.store, self.settings)
 
     # ---- conversation aid ------------------------------------------------------------
     def toggle_aid(self) -> None:
