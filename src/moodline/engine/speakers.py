@@ -109,7 +109,9 @@ class SpeakerEncoder:
 
         As Resemblyzer trims long silences before embedding, each window keeps only its frames
         within :data:`VOICED_DB` of its loudest (a window that is half pause would otherwise be
-        half "silence's voice"), brought to :data:`LEVEL_DBFS`; they go through the network in
+        half "silence's voice"), the last :data:`PARTIAL_FRAMES` of them at most (what the
+        network was trained on, and a fifth less work for a 2 s window), brought to
+        :data:`LEVEL_DBFS`; they go through the network in
         one batch, each ending where its kept frames end. A window with fewer than
         :data:`MIN_VOICED_FRAMES` such frames gets NaN: too little voice to say whose.
         """
@@ -120,8 +122,8 @@ class SpeakerEncoder:
             mels = features(samples, self.spec)
             energy = mels.sum(axis=1)
             voiced = mels[energy >= energy.max(initial=0.0) * 10.0 ** (-VOICED_DB / 10.0)]
-            if len(voiced) >= MIN_VOICED_FRAMES:
-                kept.append((i, voiced * level_gain(samples) ** 2))
+            if len(voiced) >= MIN_VOICED_FRAMES:  # the network learnt from 1.6 s: the latest 1.6 s
+                kept.append((i, voiced[-PARTIAL_FRAMES:] * level_gain(samples) ** 2))
         if kept:
             lengths = np.array([len(m) for _, m in kept], dtype=np.int32)
             batch = np.zeros((len(kept), lengths.max(), self.spec.n_mels), dtype=np.float32)
