@@ -247,3 +247,54 @@ def native_stderr_silenced() -> Iterator[None]:
                 os.dup2(_saved_stderr_fd, 2)
                 os.close(_saved_stderr_fd)
                 _saved_stderr_fd = None
+
+
+_stdio_lock = threading.Lock()
+_stdio_silencers = 0  # callers inside stdio_stderr_silenced(); C's stderr is restored by the last
+_stdio_saved: tuple[object, int] | None = None  # (the C variable ``stderr``, the FILE it pointed to)
+_stdio_null: int | None = None  # a FILE on the null device, opened once and never closed
+
+
+@contextmanager
+def stdio_stderr_silenced() -> Iterator[None]:
+    """Send what C libraries print through C's ``stderr`` (``fprintf(stderr, …)``) to the null
+    device for the block, however long, and from any thread, while Python's own ``sys.stderr``
+    (which writes to file descriptor 2 itself) keeps working.
+
+    For the lifetime of an input stream: PortAudio's ALSA host API prints "Expression '…' failed
+    in 'src/hostapi/alsa/pa_linux_alsa.c'" from its own thread when a device goes away, which
+    :func:`native_stderr_silenced` cannot cover without silencing Moodline's own lines too.
+    glibc lets a program point ``stderr`` at another stream; elsewhere (musl's ``stderr`` is
+    constant, macOS and Windows name it otherwise) this does nothing. Nested use is safe.
+    """
+    global _stdio_silencers, _stdio_saved, _stdio_null
+    with _stdio_lock:
+        if _stdio_silencers == 0:
+            _stdio_saved = None
+            try:
+                import ctypes
+                import platform
+
+                if platform.libc_ver()[0] == "glibc":
+                    libc = ctypes.CDLL(None)
+                    if _stdio_null is None:
+                        libc.fopen.restype = ctypes.c_void_p
+                        libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+                        _stdio_null = libc.fopen(os.devnull.encode(), b"w") or None
+                    if _stdio_null is not None:
+                        variable = ctypes.c_void_p.in_dll(libc, "stderr")
+                        _stdio_saved = (variable, variable.value)
+                        libc.fflush(ctypes.c_void_p(variable.value))
+                        variable.value = _stdio_null
+            except (OSError, ValueError, AttributeError):
+                _stdio_saved = None  # no glibc to ask: the libraries' messages stay
+        _stdio_silencers += 1
+    try:
+        yield
+    finally:
+        with _stdio_lock:
+            _stdio_silencers -= 1
+            if _stdio_silencers == 0 and _stdio_saved is not None:
+                variable, original = _stdio_saved
+                variable.value = original
+                _stdio_saved = None

@@ -52,6 +52,7 @@ POINTS_FILE, TIMELINE_FILE = "timeline.jsonl", "timeline.json"
 CLAIM_FILE = ".recording"
 SESSION_FILES = (SESSION_FILE, AUDIO_FILE, POINTS_FILE, TIMELINE_FILE, CLAIM_FILE)
 SESSION_FORMAT = "moodline-session"
+WAV_HEADER_BYTES = 44  # what ``wave`` writes before the samples of a 16-bit PCM file
 FLUSH_S = 0.5  # audio and points reach the disk at least this often
 
 
@@ -181,6 +182,7 @@ class IncrementalWav:
     def __init__(self, handle: BinaryIO, sample_rate_hz: int) -> None:
         self.frames = 0
         self._file = handle
+        self._path: Path | None = None  # the file's name, when it is one (see close_after_failure)
         self._wav = wave.open(handle, "wb")
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
@@ -190,7 +192,9 @@ class IncrementalWav:
     @classmethod
     def create(cls, path: Path, sample_rate_hz: int) -> "IncrementalWav":
         """A new private (0600) WAV file at ``path``, which must not exist yet."""
-        return cls(os.fdopen(create_private_file(path), "wb"), sample_rate_hz)
+        wav = cls(os.fdopen(create_private_file(path), "wb"), sample_rate_hz)
+        wav._path = path
+        return wav
 
     def write(self, samples: np.ndarray) -> None:
         """Append float samples (-1…1) or 16-bit PCM."""
@@ -218,6 +222,42 @@ class IncrementalWav:
         finally:
             self._file.close()
 
+    def close_after_failure(self) -> None:
+        """Close a file a write failed on (disk full) and make it a valid WAV of the samples that
+        did reach the disk: its header counts every whole sample there, and a half sample at
+        the end goes. Errors closing it are ignored (the failure is already known)."""
+        try:
+            self._wav.close()  # does not close self._file; wave writes nothing more afterwards
+        except (OSError, ValueError):
+            pass
+        try:
+            self._file.close()
+        except (OSError, ValueError):
+            pass  # what its buffer still held never reached the disk
+        if self._path is None:
+            return
+        try:
+            fd = os.open(self._path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+        except OSError:
+            return
+        try:
+            header = os.read(fd, WAV_HEADER_BYTES)
+            if len(header) < WAV_HEADER_BYTES or header[:4] != b"RIFF" or header[36:40] != b"data":
+                return  # not even the header reached the disk: nothing to keep
+            data = (os.fstat(fd).st_size - WAV_HEADER_BYTES) // 2 * 2  # 16-bit mono: 2 bytes a sample
+            # Sizes are patched in place, and truncating frees space: neither needs more of it.
+            os.lseek(fd, 4, os.SEEK_SET)
+            os.write(fd, (WAV_HEADER_BYTES - 8 + data).to_bytes(4, "little"))
+            os.lseek(fd, 40, os.SEEK_SET)
+            os.write(fd, data.to_bytes(4, "little"))
+            os.ftruncate(fd, WAV_HEADER_BYTES + data)
+            os.fsync(fd)
+            self.frames = data // 2
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
 
 def wav_bytes(audio: np.ndarray, sample_rate_hz: int) -> bytes:
     """``audio`` (16-bit or float mono) as the bytes of a WAV file, for :func:`atomic_write`."""
@@ -240,7 +280,11 @@ class SessionRecorder:
         self.folder = folder
         self.info = info
         self.ring = ring
-        self.error: BaseException | None = None
+        # The first write that failed (disk full, folder removed), as one line naming the file;
+        # the recorder then writes no more of that file, and the session ends (problem()).
+        self.error: MoodlineError | None = None
+        self.error_reported = False  # whether the session has said it (stop() then does not raise it)
+        self._failed: set[str] = set()
         info.save(folder)
         try:
             self._wav = IncrementalWav.create(folder / AUDIO_FILE, info.sample_rate_hz)
@@ -267,24 +311,34 @@ class SessionRecorder:
     def stop(self, timeline: Timeline | None = None) -> Path:
         """Write what is left, close the files, and save the whole timeline; returns the folder.
 
-        Calling it again does nothing. A file that cannot be finished (disk full) is one
-        :class:`MoodlineError`; what reached the disk before stays readable.
+        Calling it again does nothing. A write that fails (disk full) keeps what reached the
+        disk before: the journal's whole lines, and the audio as a valid WAV of the samples
+        there. A failure is raised as one :class:`MoodlineError` naming the file, unless the
+        session has already reported it (:attr:`error_reported`); the files are finished as far
+        as the disk allows either way.
         """
         if self._stopped:
             return self.folder
         self._stopped = True
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(10.0)
-        try:
+            self._thread.join(10.0)  # it writes what is pending on its way out
+        self._attempt(AUDIO_FILE, self._wav.close)
+        if AUDIO_FILE in self._failed:
+            self._wav.close_after_failure()
+        self._attempt(POINTS_FILE, self._points_file.close)
+        if POINTS_FILE in self._failed:
             try:
-                self._wav.close()
-            finally:
-                self._points_file.close()
-        except OSError as exc:
-            raise MoodlineError(f"{self.folder}: cannot finish the session ({os_error_text(exc)})") from None
+                self._points_file.close()  # closed all the same; lines it still held are lost
+            except (OSError, ValueError):
+                pass
         if timeline is not None:
-            timeline.save(self.folder / TIMELINE_FILE, file=self.info.source)
+            try:
+                timeline.save(self.folder / TIMELINE_FILE, file=self.info.source)
+            except MoodlineError as exc:
+                self.error = self.error or exc
+        if self.error is not None and not self.error_reported:
+            raise self.error
         return self.folder
 
     def discard(self) -> None:
@@ -296,16 +350,29 @@ class SessionRecorder:
         remove_session_files(self.folder)
 
     def _run(self) -> None:
-        try:
-            while not self._stop.wait(FLUSH_S):
-                self._write_pending()
+        while not self._stop.wait(FLUSH_S):
             self._write_pending()
-        except Exception as exc:  # disk full, folder removed: reported, the session goes on
-            self.error = exc
+        self._write_pending()
+
+    def _attempt(self, name: str, write: Callable[[], None]) -> None:
+        """``write()`` to the file ``name`` unless an earlier write to it failed; a failure
+        (disk full, folder removed) is kept as :attr:`error` if it is the first, and ends the
+        writing of that file only."""
+        if name in self._failed:
+            return
+        try:
+            write()
+        except Exception as exc:
+            self._failed.add(name)
+            cause = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
+            self.error = self.error or MoodlineError(f"{self.folder / name}: cannot write ({cause})")
 
     def _write_pending(self) -> None:
-        for piece in self._audio.read():  # silence where the ring was overwritten: times stay true
-            self._wav.write(piece)
+        # The journal first: a few lines may still fit where a second of audio no longer does.
+        self._attempt(POINTS_FILE, self._write_points)
+        self._attempt(AUDIO_FILE, self._write_audio)
+
+    def _write_points(self) -> None:
         lines = []
         while True:
             try:
@@ -316,6 +383,10 @@ class SessionRecorder:
             self._points_file.write("\n".join(lines) + "\n")
             self._points_file.flush()
             os.fsync(self._points_file.fileno())
+
+    def _write_audio(self) -> None:
+        for piece in self._audio.read():  # silence where the ring was overwritten: times stay true
+            self._wav.write(piece)
         self._wav.sync()
 
 
@@ -418,13 +489,15 @@ class ListeningSession:
         if self.timeline is None:
             self.source.stop()
             self.timeline = self.analyzer.stop()
-        if self.recorder is not None:
-            self.recorder.stop(self.timeline)
-        if self._prepared:
-            try:
-                os.remove(self.folder / CLAIM_FILE)  # the session is complete: the folder is free
-            except OSError:
-                pass
+        try:
+            if self.recorder is not None:
+                self.recorder.stop(self.timeline)
+        finally:
+            if self._prepared:
+                try:
+                    os.remove(self.folder / CLAIM_FILE)  # the session is complete: the folder is free
+                except OSError:
+                    pass
         return self.timeline
 
     @property
@@ -439,9 +512,8 @@ class ListeningSession:
         if not self.source.active:
             return f"audio input '{self.source.device.name}' stopped delivering audio (was it unplugged?)"
         if self.recorder is not None and self.recorder.error is not None:
-            error = self.recorder.error
-            cause = os_error_text(error) if isinstance(error, OSError) else str(error)
-            return f"recording to {self.folder} failed: {cause}"
+            self.recorder.error_reported = True
+            return f"{self.recorder.error}; recording stopped"
         return None
 
     @property

@@ -27,7 +27,7 @@ from typing import Protocol
 import numpy as np
 
 from .errors import MoodlineError
-from .fileio import native_stderr_silenced
+from .fileio import native_stderr_silenced, stdio_stderr_silenced
 from .ringbuffer import RingBuffer
 
 BLOCK_S = 0.02  # PortAudio block length: small, so the ring is fed steadily
@@ -273,6 +273,7 @@ class MicrophoneSource:
         self.ring = RingBuffer(round(ring_s * self.sample_rate_hz))
         self.overflows = 0  # blocks PortAudio reports it had to drop (the callback was late)
         self._stream = None
+        self._quiet = contextlib.ExitStack()  # PortAudio's own messages silenced while the stream is open
         self._sd = sd
 
     def _callback(self, indata, frames, time_info, status) -> None:
@@ -283,6 +284,10 @@ class MicrophoneSource:
     def start(self) -> None:
         global _open_input_streams
         with _portaudio_lock:
+            # PortAudio's ALSA host API prints "Expression '…' failed in 'src/hostapi/alsa/…'" from
+            # its own thread when the device goes away (unplugged, the sound server gone), and
+            # again as the stream closes: the session's one line says so instead.
+            self._quiet.enter_context(stdio_stderr_silenced())
             try:
                 with _recording_from(self.device.pulse_source):
                     self._stream = self._sd.InputStream(
@@ -290,6 +295,7 @@ class MicrophoneSource:
                         samplerate=self.sample_rate_hz, blocksize=round(BLOCK_S * self.sample_rate_hz),
                         callback=self._callback)
             except Exception as exc:
+                self._quiet.close()
                 raise MoodlineError(f"audio input '{self.device.name}': cannot record ({exc})") from None
             _open_input_streams += 1
             try:
@@ -301,19 +307,25 @@ class MicrophoneSource:
     @property
     def active(self) -> bool:
         """Whether the device is still delivering audio (false after it disappears)."""
-        return self._stream is not None and self._stream.active
+        try:
+            return self._stream is not None and self._stream.active
+        except self._sd.PortAudioError:  # PortAudio asked about a stream whose device is gone
+            return False
 
     def stop(self) -> None:
         global _open_input_streams
         with _portaudio_lock:
             if self._stream is not None:
-                try:
-                    self._stream.stop()
-                    self._stream.close()
-                except Exception:  # a device that vanished cannot be stopped; it is gone either way
-                    pass
+                # Each on its own: a stream whose device vanished may fail to stop, and must
+                # still be closed. Either way it is gone.
+                for end in (self._stream.stop, self._stream.close):
+                    try:
+                        end()
+                    except Exception:
+                        pass
                 self._stream = None
                 _open_input_streams -= 1
+                self._quiet.close()
 
 
 class AudioSource(Protocol):
