@@ -6,12 +6,11 @@ each speech window is "me", "other" or "unknown"; the window calls them "You", "
 """
 from __future__ import annotations
 
-from moodline.engine.readout import ShownVoices
+from moodline.engine.readout import VOICE_WORDS, ShownVoices
 from moodline.engine.speakers import ME, OTHER, UNKNOWN
 from moodline.engine.timeline import TimelinePoint
 
 VOICE_ORDER = (ME, OTHER, UNKNOWN)
-VOICE_WORDS = {ME: "You", OTHER: "Other", UNKNOWN: "Unsure whose"}
 VOICE_PHRASES = {ME: "your voice", OTHER: "the other person's voice", UNKNOWN: "unsure whose voice"}
 VOICE_TIPS = {ME: "Your own voice (the voice enrolled as yours in Settings)",
               OTHER: "Another voice than yours: the person you are talking with",

@@ -34,12 +34,12 @@ from .manifest import input_stat
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
 from .progress import BatchProgress
 from .readout import (DEFAULT_UNSURE_THRESHOLD, EMOTION, LISTENING, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, LabelStabilizer,
-                      VOICE_WORDS, Pause, Readout, ShownVoices, StabilizerSettings)
+                      Pause, Readout, ShownVoices, StabilizerSettings)
 from .sources import FIRST_AUDIO_WAIT_S
-from .speakers import Enrolment
+from .speakers import ME, OTHER, UNKNOWN, Enrolment
 from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
 from .vad import Gate
-from .voices import (ENROL_S, MAX_ENROL_S, MIN_SPEECH_S, VoiceRecording, check_voice_name, find_voice,
+from .voices import (ENROL_S, MAX_ENROL_S, MIN_SPEECH_S, VoiceRecording, check_voice_name,
                      forget_voice, save_voice, enrolled_voice, voice_names, voices_dir)
 
 EXIT_OK, EXIT_FAILED = 0, 2
@@ -405,7 +405,7 @@ class _LiveLine:
         """Print the readout after ``point`` (called on the engine's thread, in time order)."""
         text = f"{format_clock(point.end_s):>8}  {_readout_text(self.stabilizer.update(point))}"
         if point.voice is not None:  # --voice: whose voice this window was
-            text = f"{text}  ({VOICE_WORDS[point.voice].lower()} speaking)"
+            text = f"{text}  ({_WHOSE[point.voice]})"
         try:
             if self.live:
                 print("\r" + text.ljust(60), end="", flush=True)
@@ -413,6 +413,9 @@ class _LiveLine:
                 print(text, flush=True)
         except OSError:  # the terminal went away (SIGHUP) or stdout was closed: keep recording
             pass
+
+
+_WHOSE = {ME: "you speaking", OTHER: "other speaking", UNKNOWN: "unsure whose voice"}  # listen --voice
 
 
 def _readout_text(readout: Readout) -> str:

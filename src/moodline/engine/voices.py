@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
