@@ -157,6 +157,13 @@ def test_the_voice_column_through_the_command_line(tmp_path, voices_audio, adapt
     assert {p["voice"] for p in record["timeline"] if p["is_speech"]} <= {ME, OTHER, UNKNOWN}
     segments = list(csv.DictReader((out / "talk.wav.segments.csv").open()))
     assert {s["voice"] for s in segments if s["label"]} >= {ME, OTHER}
+    done = moodline("analyze", tmp_path / "talk.wav", "--voice", "me", "--model", adapting, "--out", out,
+                    "--format", "json", "--segments", "--parquet", "--resume")
+    assert done.returncode == 0, done.stderr
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out / "windows.parquet").to_pydict()
+    assert set(v for v, speech in zip(table["voice"], table["is_speech"]) if speech) >= {ME, OTHER}
     manifest = b"".join(p.read_bytes() for p in out.glob("*manifest*"))
     assert b"speaker_model_sha256" in manifest  # another speaker model or threshold is another run
 
