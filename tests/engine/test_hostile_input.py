@@ -681,3 +681,20 @@ def test_a_batch_lists_damaged_ogg_and_w64_at_the_end_and_analyses_the_rest(tmp_
     lines = err_lines(result)
     assert lines[3] == "moodline: 3 failed, 5 analysed:" and len(lines) == 7
     assert [Path(line.split(": ")[1]).name for line in lines[:3]] == ["a-cut.opus", "a-cut.w64", "a-damaged.ogg"]
+
+
+def test_float_samples_far_beyond_full_scale_are_one_line_without_numpy_warnings(tmp_path):
+    """A float file whose 'samples' are 1e30 once leaked numpy's overflow warnings and said
+    'no speech' (exit 0); a float file with a little headroom past full scale is still audio."""
+    import soundfile as sf
+
+    from audio_fixtures import syllables
+
+    sf.write(tmp_path / "garbage.wav", np.full(5 * 16000, 1e30, np.float32), 16000, subtype="FLOAT")
+    sf.write(tmp_path / "headroom.wav", syllables(200, 3.0, amplitude=1.5), 16000, subtype="FLOAT")
+    moodline = str(Path(sys.executable).with_name("moodline"))
+    bad = subprocess.run([moodline, "analyze", str(tmp_path / "garbage.wav")], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.count("\n") == 1 and "garbage.wav: samples far beyond full scale" in bad.stderr
+    good = subprocess.run([moodline, "analyze", str(tmp_path / "headroom.wav")], capture_output=True, text=True)
+    assert good.returncode == 0 and "Warning" not in good.stderr, good.stderr

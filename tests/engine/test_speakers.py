@@ -222,7 +222,7 @@ def test_listen_shows_the_other_person_and_records_whose_voice(tmp_path, voices_
     enrolled = subprocess.run([MOODLINE, "enrol", "--voice", "me", "--from", str(tmp_path / "me.wav"),
                                "--model", str(adapting)], capture_output=True, text=True, env=env)
     assert enrolled.returncode == 0, enrolled.stderr
-    audio, turns = conversation(voices_audio["a"][:2], voices_audio["b"][:1])
+    audio, turns = conversation(voices_audio["a"][:1], voices_audio["b"][:1])
     sf.write(tmp_path / "talk.wav", audio, RATE)
     out = tmp_path / "live.json"
     proc = subprocess.Popen([MOODLINE, "listen", "--device", "pulse", "--model", str(adapting), "--voice", "me",
@@ -239,4 +239,3 @@ def test_listen_shows_the_other_person_and_records_whose_voice(tmp_path, voices_
     assert before_other and all("(listening)" in l for l in before_other), before_other
     points = json.loads(out.read_text())["timeline"]
     assert {p["voice"] for p in points if p["is_speech"]} >= {ME, OTHER}
-    assert json.loads((out.with_name("live.json")).read_text())["timeline"]

@@ -33,6 +33,9 @@ BLOCK_S = 10.0  # decode this many seconds at a time
 # "1 Hz" header on a small file would otherwise cost a minute of resampling and hundreds of MB.
 MIN_SAMPLE_RATE_HZ = 2_000
 MAX_SAMPLE_RATE_HZ = 768_000
+# Float files may go past full scale a little (headroom kept by an editor); 60 dB past it is not
+# audio but garbage read as samples, and its squares overflow float32 in the features.
+MAX_SAMPLE = 1000.0
 MAX_BLOCK_SAMPLES = 8_000_000  # samples of all channels in one decoded block (32 MB of float32)
 # Data sizes that streaming writers put in a header they cannot go back and fix (ffmpeg to a
 # pipe writes 0xFFFFFFFF, arecord 0x7FFFFFFF, a writer killed before closing leaves 0): they
@@ -359,7 +362,7 @@ def audio_blocks(path: str | os.PathLike, sample_rate_hz: int, block_s: float = 
     Raises :class:`AudioError` (naming the file) for a missing, unreadable (permission),
     special (FIFO, device), corrupt, truncated or empty file, a sample rate outside
     :data:`MIN_SAMPLE_RATE_HZ`–:data:`MAX_SAMPLE_RATE_HZ`, or one holding NaN or infinite
-    samples. Errors found part-way through come from the generator after the blocks before
+    samples or samples beyond ±:data:`MAX_SAMPLE`. Errors found part-way through come from the generator after the blocks before
     them.
     """
     path = Path(path)
@@ -404,6 +407,10 @@ def _mono_resampled(path: Path, in_rate: int, out_rate: int, blocks: Iterator[np
         mono = _mix_down(block)
         if not np.all(np.isfinite(mono)):
             raise AudioError(f"{path}: contains NaN or infinite samples")
+        loudest = float(np.max(np.abs(mono))) if len(mono) else 0.0
+        if loudest > MAX_SAMPLE:
+            raise AudioError(f"{path}: samples far beyond full scale (up to {loudest:.3g}; a file's audio "
+                             f"lies within ±1): not audio Moodline can judge")
         total += len(mono)
         out = resample(np.ascontiguousarray(mono))
         if len(out):
