@@ -6,11 +6,10 @@ each speech window is "me", "other" or "unknown"; the window calls them "You", "
 """
 from __future__ import annotations
 
-from moodline.engine.readout import VOICE_WORDS, ShownVoices
-from moodline.engine.speakers import ME, OTHER, UNKNOWN
-from moodline.engine.timeline import TimelinePoint
+from moodline.engine.readout import VOICE_WORDS
+from moodline.engine.speakers import ME, OTHER, UNKNOWN, VOICES
 
-VOICE_ORDER = (ME, OTHER, UNKNOWN)
+VOICE_ORDER = VOICES  # me, other, unknown: the engine's order
 VOICE_PHRASES = {ME: "your voice", OTHER: "the other person's voice", UNKNOWN: "unsure whose voice"}
 VOICE_TIPS = {ME: "Your own voice (the voice enrolled as yours in Settings)",
               OTHER: "Another voice than yours: the person you are talking with",
@@ -21,10 +20,3 @@ def voice_word(voice: str | None) -> str:
     """The word for ``voice`` ("" when voices were not told apart)."""
     return VOICE_WORDS.get(voice, "") if voice else ""
 
-
-def emotion_shown(point: TimelinePoint, shown: ShownVoices) -> bool:
-    """Whether the emotion of ``point`` is one to show as heard, with ``shown`` chosen: not the
-    user's own voice, nor one not clearly someone else's, while only the other person's is
-    shown (as the aid's :class:`~moodline.engine.readout.LabelStabilizer` holds such windows as
-    a pause)."""
-    return not (shown is ShownVoices.OTHER and point.voice in (ME, UNKNOWN))

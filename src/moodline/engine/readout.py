@@ -94,6 +94,11 @@ class ShownVoices(Enum):
     OTHER = "other"  # the partner's only: the enrolled voice (and unknown ones) count as a pause
     ALL = "all"  # every voice's
 
+    def shows(self, voice: str | None) -> bool:
+        """Whether a window of ``voice`` shows its emotion: with :attr:`OTHER`, not the user's own
+        voice, nor one not clearly someone else's (windows whose voice was not told all do)."""
+        return self is ShownVoices.ALL or voice not in (ME, UNKNOWN)
+
 
 # Whose voice a window was, in words (the listen line, the window's rows and segments).
 VOICE_WORDS = {ME: "You", OTHER: "Other", UNKNOWN: "Unsure whose"}
@@ -244,7 +249,7 @@ class LabelStabilizer:
             self.reset()
         self._last_end_s = now
         raw = readout_for(point, s.unsure_line, s.grouping)
-        if raw.state == NO_SPEECH or (s.shown_voices is ShownVoices.OTHER and point.voice in (ME, UNKNOWN)):
+        if raw.state == NO_SPEECH or not s.shown_voices.shows(point.voice):
             self._candidate = None
             return self._hold_through_pause(point)
         self._silence_since_s = None

@@ -100,7 +100,8 @@ def enrolment_from(name: str, path: str | os.PathLike, model: EmotionModel,
             embedded = embedded[~np.isnan(embedded).any(axis=1)]  # too little voice to say whose
             total = total + embedded.sum(axis=0)
             count += len(embedded)
-        session.finish(session.encode(windows))
+        if session.adapters:  # the emotion model's statistics: only for a model that adapts
+            session.finish(session.encode(windows))
 
     for block in audio_blocks(path, model.info.sample_rate_hz):
         take(slicer.push(block))

@@ -19,7 +19,7 @@ from moodline.engine.speakers import ME
 from moodline.engine.timeline import Summary, TimelinePoint, format_clock
 
 from ..palette import Palette
-from ..whose import emotion_shown, voice_word
+from ..whose import voice_word
 from .bar import FractionBar
 from .icons import svg_pixmap
 
@@ -117,7 +117,7 @@ class EmotionPanel(QFrame):
             self.show_readout(readout_for(point, unsure_threshold) if point else Readout(NO_SPEECH), caption)
             return
         caption = f"{caption} · {voice_word(point.voice)}"
-        if emotion_shown(point, shown):
+        if shown.shows(point.voice):
             self.show_readout(readout_for(point, unsure_threshold), caption)
             return
         self.show_idle("Your own voice: only the other person's emotion is shown" if point.voice == ME else
