@@ -148,6 +148,9 @@ def test_the_voice_column_through_the_command_line(tmp_path, voices_audio, adapt
         heard = [v for (s, e), v in said.items() if any(t0 <= s and e <= t1 for t0, t1, w in turns if w == who)]
         assert heard and heard.count(expected) / len(heard) >= 0.8, (who, heard)
     assert not [r for r in rows if r["is_speech"] == "0" and r["voice"]]  # silence is nobody's
+    listed = moodline("analyze", tmp_path / "talk.wav", "--voice", "me", "--model", adapting)
+    assert listed.returncode == 0, listed.stderr
+    assert "(you)" in listed.stdout and "(other)" in listed.stdout  # the segments say whose they are
 
     out = tmp_path / "out"
     done = moodline("analyze", tmp_path / "talk.wav", "--voice", "me", "--model", adapting, "--out", out,

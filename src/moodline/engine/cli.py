@@ -34,9 +34,9 @@ from .manifest import input_stat
 from .model import BUNDLED_MODELS, EmotionModel, bundled_model_path, default_model_path, resolve_model
 from .progress import BatchProgress
 from .readout import (DEFAULT_UNSURE_THRESHOLD, EMOTION, LISTENING, TOO_LOUD, TOO_LOUD_ADVICE, UNSURE, LabelStabilizer,
-                      Pause, Readout, ShownVoices, StabilizerSettings)
+                      VOICE_WORDS, Pause, Readout, ShownVoices, StabilizerSettings)
 from .sources import FIRST_AUDIO_WAIT_S
-from .speakers import ME, OTHER, UNKNOWN, Enrolment
+from .speakers import ME, OTHER, UNKNOWN
 from .timeline import SEGMENTS_SUFFIX, Timeline, TimelinePoint, format_clock
 from .vad import Gate
 from .voices import (ENROL_S, MAX_ENROL_S, MIN_SPEECH_S, VoiceRecording, check_voice_name,
@@ -61,11 +61,6 @@ def _load_model(spec: str | None, threads: int = 0) -> EmotionModel:
 def _settings(args: argparse.Namespace) -> AnalysisSettings:
     return AnalysisSettings(window_s=args.window, hop_s=args.hop, smoothing_windows=args.smooth,
                             vad_aggressiveness=args.vad, gate=args.gate, adapt=args.adapt).check()
-
-
-def _voice(args: argparse.Namespace, model: EmotionModel, settings: AnalysisSettings) -> Enrolment | None:
-    """The enrolled voice ``--voice`` names, as a session with ``model`` uses it (``None`` without one)."""
-    return enrolled_voice(args.voice, model, settings)
 
 
 MAX_JOBS_PER_CORE = 4  # each worker holds a model (~200 MB): more than this only fills memory
@@ -104,6 +99,8 @@ def _print_summary(name: str, timeline: Timeline, emit: Callable[[str], None] = 
     for segment in found:
         what = "too loud (clipped)" if segment.clipped else \
             f"{segment.label}  {segment.confidence:.2f}" if segment.is_speech else "no speech"
+        if segment.voice is not None:  # --voice: whose stretch it is
+            what = f"{what}  ({VOICE_WORDS[segment.voice].lower()})"
         start, end = format_clock(segment.start_s, tenths), format_clock(segment.end_s, tenths)
         emit(f"  {start:>{width}} – {end:>{width}}  {what}")
 
@@ -132,7 +129,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     cores = usable_cores()
     model = _load_model(args.model, threads=1)
     window_grid(model, settings)  # windows this model cannot judge: one line now, not one per file
-    enrolment = _voice(args, model, settings)
+    enrolment = enrolled_voice(args.voice, model, settings)
     inputs, failures = find_inputs(args.paths)
     for failure in failures:
         _tell(f"moodline: {failure}")
@@ -312,7 +309,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     with _StopSignals() as stop:
         model = _load_model(args.model)
         settings = _settings(args)
-        enrolment = _voice(args, model, settings)
+        enrolment = enrolled_voice(args.voice, model, settings)
         line = _LiveLine(LabelStabilizer(_stabilizer_settings(args, model)), live=sys.stdout.isatty())
         if stop.requested is not None:  # ended while the model loaded: nothing to keep
             return EXIT_OK
